@@ -1,0 +1,113 @@
+"""One regional environment: network, key, monitoring, account, access and alerts, wired in the order Azure needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pulumi_azure_native import resources
+
+from settings.catalog import DNS_ZONES
+from settings.model import RegionSettings, Settings
+
+from .access import Access, AccessArgs
+from .keyvault import CustomerManagedKey, CustomerManagedKeyArgs
+from .monitoring import Alerts, AlertsArgs, Monitoring, MonitoringArgs
+from .network import Network, NetworkArgs, PrivateDnsZones, PrivateDnsZonesArgs
+from .openai import CustomerManagedKeyRef, OpenAIAccount, OpenAIAccountArgs
+from .shared import DiagnosticsSpec
+from settings.catalog import LOG_CATEGORY_GROUPS
+
+
+def shared_dns_zones(settings: Settings) -> PrivateDnsZones:
+    """The global private DNS zones, created once in the primary region's shared group (or the hub's, by id)."""
+    primary = settings.primary
+    return PrivateDnsZones(
+        f"{settings.name_prefix}-{settings.environment}-dns",
+        PrivateDnsZonesArgs(
+            zone_names=DNS_ZONES[settings.cloud], location=primary.location,
+            resource_group_name=f"rg-{settings.name_prefix}-{settings.environment}-dns",
+            existing_zone_ids=settings.dns.existing_zone_ids, tags=settings.tags))
+
+
+@dataclass(frozen=True)
+class RegionalEnvironmentArgs:
+    """The stack's settings, the region this environment lives in, the shared DNS zones and the tenant."""
+
+    settings: Settings
+    region: RegionSettings
+    zones: PrivateDnsZones
+    tenant_id: pulumi.Input[str]
+
+
+class RegionalEnvironment(pulumi.ComponentResource):
+    """Everything one region needs, so that prompts, keys and logs stay in that region."""
+
+    outputs: dict[str, Any]
+    """What the stack exports for this region: endpoint, account, deployments, key and workspace."""
+
+    def __init__(self, name: str, args: RegionalEnvironmentArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("aoai:environment:RegionalEnvironment", name, None, opts)
+        s, region = args.settings, args.region
+        base = s.base_name(region)
+        tags = s.tags
+        protect, locks = s.protection.protect, s.protection.locks
+        child = pulumi.ResourceOptions(parent=self)
+
+        group = resources.ResourceGroup(f"{name}-rg", resource_group_name=f"rg-{base}", location=region.location,
+                                        tags=dict(tags), opts=child)
+        net = Network(f"{name}-network", NetworkArgs(
+            location=region.location, resource_group_name=group.name, base_name=base,
+            vnet_address_space=region.vnet_address_space, private_endpoint_subnet=region.private_endpoint_subnet,
+            existing_subnet_id=region.existing_subnet_id, existing_vnet_id=region.existing_vnet_id,
+            zones=args.zones, tags=tags), opts=child)
+        monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
+            base_name=base, location=region.location, resource_group_name=group.name,
+            retention_days=s.monitoring.retention_days,
+            existing_workspace_id=s.monitoring.existing_workspace_ids.get(region.location),
+            alert_emails=s.monitoring.alert_emails, protect=protect, locks=locks, tags=tags), opts=child)
+        cmk = CustomerManagedKey(f"{name}-cmk", CustomerManagedKeyArgs(
+            vault_name=s.vault_name(region), base_name=base, location=region.location,
+            resource_group_name=group.name, tenant_id=args.tenant_id, settings=s.key_vault,
+            subnet_id=net.subnet_id, vault_dns_zone_id=args.zones.zone_ids["vault"],
+            workspace_id=monitoring.workspace_id, protect=protect, locks=locks, tags=tags), opts=child)
+        categories = s.monitoring.account_log_categories
+        account = OpenAIAccount(f"{name}-openai", OpenAIAccountArgs(
+            account_name=base, location=region.location, resource_group_name=group.name, settings=s.account,
+            deployments=s.deployments, content_filters=s.content_filters, subnet_id=net.subnet_id,
+            dns_zone_ids=args.zones.zone_ids,
+            diagnostics=DiagnosticsSpec(
+                monitoring.workspace_id,
+                categories=tuple(c for c in categories if c not in LOG_CATEGORY_GROUPS),
+                category_groups=tuple(c for c in categories if c in LOG_CATEGORY_GROUPS)),
+            key=CustomerManagedKeyRef(cmk.vault_uri, cmk.key_name, cmk.key_version, cmk.identity_id,
+                                      cmk.identity_client_id, cmk.key_access) if s.key_vault.customer_managed_key
+            else None,
+            protect=protect, locks=locks, tags=tags), opts=child)
+        if s.access:
+            Access(f"{name}-access", AccessArgs(
+                grants=s.access,
+                scopes={"account": account.account_id, "keyVault": cmk.vault_id,
+                        "workspace": monitoring.workspace_id},
+                scope_keys={"account": base, "keyVault": s.vault_name(region), "workspace": f"log-{base}"}),
+                opts=child)
+        if s.monitoring.alerts.enabled and monitoring.action_group_id is not None:
+            Alerts(f"{name}-alerts", AlertsArgs(
+                base_name=base, resource_group_name=group.name, account_id=account.account_id,
+                action_group_id=monitoring.action_group_id, settings=s.monitoring.alerts, tags=tags), opts=child)
+
+        self.outputs = {
+            "location": region.location,
+            "endpoint": account.endpoint,
+            "accountName": account.account_name,
+            "accountId": account.account_id,
+            "deployments": {d.name: {"model": d.model, "version": d.version, "sku": d.sku, "capacity": d.capacity}
+                            for d in s.deployments},
+            "keyVaultUri": cmk.vault_uri,
+            "keyId": cmk.key_id,
+            "keyUriWithVersion": cmk.key_uri_with_version,
+            "workspaceId": monitoring.workspace_id,
+            "resourceGroup": group.name,
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,147 @@
+"""The customer-managed key: a private, purge-protected Key Vault, the key, and the identity allowed to use it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+from pulumi_azure_native import keyvault, managedidentity
+
+from settings.catalog import CMK_ROLE
+from settings.model import KeyVaultSettings
+
+from .shared import (
+    DiagnosticsSpec,
+    PrivateEndpointSpec,
+    RoleGrant,
+    assign_role,
+    data_opts,
+    delete_lock,
+    diagnostic_setting,
+    private_endpoint,
+)
+
+KEY_NAME = "aoai-cmk"
+
+
+@dataclass(frozen=True)
+class CustomerManagedKeyArgs:
+    """What the vault and key need: names, tenant, the key settings, and where endpoint, DNS and logs go."""
+
+    vault_name: str
+    base_name: str
+    location: str
+    resource_group_name: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    settings: KeyVaultSettings
+    subnet_id: pulumi.Input[str]
+    vault_dns_zone_id: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+    protect: bool = False
+    locks: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class CustomerManagedKey(pulumi.ComponentResource):
+    """Key Vault (RBAC, soft delete, purge protection, private only), an RSA key with rotation and expiry, and a
+    user-assigned identity holding Key Vault Crypto Service Encryption User on that key alone.
+
+    The identity exists before the account, so the account can be created already encrypted with the key: a
+    system-assigned identity would not exist until after the account.
+    """
+
+    vault_id: pulumi.Output[str]
+    """The vault's resource id."""
+    vault_uri: pulumi.Output[str]
+    """The vault's URI, e.g. https://kv-aoai-prod-swc.vault.azure.net/."""
+    key_id: pulumi.Output[str]
+    """The key's resource id (the scope of the identity's role)."""
+    key_name: pulumi.Output[str]
+    """The key's name in the vault."""
+    key_version: pulumi.Output[str]
+    """The key version the account pins; a rotation shows up at the next `pulumi refresh`."""
+    key_uri_with_version: pulumi.Output[str]
+    """The versioned key URI."""
+    identity_id: pulumi.Output[str]
+    """The user-assigned identity's resource id."""
+    identity_client_id: pulumi.Output[str]
+    """The identity's client id, which the account's encryption block names."""
+    identity_principal_id: pulumi.Output[str]
+    """The identity's principal (object) id."""
+    key_access: pulumi.Resource
+    """The role assignment the account must wait for, since RBAC takes minutes to propagate."""
+
+    def __init__(self, name: str, args: CustomerManagedKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("aoai:keyvault:CustomerManagedKey", name, None, opts)
+        s = args.settings
+        vault = keyvault.Vault(
+            f"{name}-vault", vault_name=args.vault_name, resource_group_name=args.resource_group_name,
+            location=args.location, tags=dict(args.tags),
+            properties={
+                "tenant_id": args.tenant_id,
+                "sku": {"family": "A", "name": s.sku},
+                "enable_rbac_authorization": True,
+                "enable_soft_delete": True,
+                "soft_delete_retention_in_days": s.soft_delete_retention_days,
+                "enable_purge_protection": True,
+                "enabled_for_deployment": False,
+                "enabled_for_disk_encryption": False,
+                "enabled_for_template_deployment": False,
+                "public_network_access": "Disabled",
+                # Trusted Microsoft services (Azure OpenAI among them) reach the key past the firewall.
+                "network_acls": {"bypass": "AzureServices", "default_action": "Deny", "ip_rules": [],
+                                 "virtual_network_rules": []},
+            },
+            opts=data_opts(self, args.protect))
+        key = keyvault.Key(
+            f"{name}-key", key_name=KEY_NAME, vault_name=vault.name, resource_group_name=args.resource_group_name,
+            tags=dict(args.tags),
+            properties={
+                "kty": s.key_type,
+                "key_size": s.key_size,
+                "key_ops": ["wrapKey", "unwrapKey"],
+                "attributes": {"enabled": True, "expires": s.key_expires_epoch},
+                "rotation_policy": {
+                    "attributes": {"expiry_time": s.key_lifetime},
+                    "lifetime_actions": [
+                        {"trigger": {"time_after_create": s.rotate_after}, "action": {"type": "rotate"}},
+                        {"trigger": {"time_before_expiry": s.notify_before}, "action": {"type": "notify"}},
+                    ],
+                },
+            },
+            opts=data_opts(self, args.protect))
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity", resource_name_=f"id-{args.base_name}-cmk", resource_group_name=args.resource_group_name,
+            location=args.location, tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
+        # Scoped to the key, not the vault: the identity can wrap and unwrap this key and nothing else.
+        self.key_access = assign_role(
+            f"{name}-key-access", key.id, f"{args.vault_name}/keys/{KEY_NAME}",
+            RoleGrant(identity.principal_id, "ServicePrincipal", CMK_ROLE, f"{args.base_name}/identity",
+                      "Azure OpenAI account reads its customer-managed key"),
+            parent=self)
+        private_endpoint(
+            f"{name}-pe",
+            PrivateEndpointSpec(vault.id, "vault", args.subnet_id, {"vault": args.vault_dns_zone_id}, args.location,
+                                args.resource_group_name, f"pe-{args.vault_name}", args.tags),
+            parent=self)
+        diagnostic_setting(f"{name}-diagnostics", vault.id,
+                           DiagnosticsSpec(args.workspace_id, category_groups=("audit",)), parent=self)
+        if args.locks:
+            delete_lock(f"{name}-vault-lock", vault.id, "the customer-managed key", parent=self)
+            delete_lock(f"{name}-key-lock", key.id, "the key that encrypts the account's data", parent=self)
+
+        self.vault_id = vault.id
+        self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)
+        self.key_id = key.id
+        self.key_name = key.name
+        self.key_uri_with_version = key.key_uri_with_version
+        self.key_version = key.key_uri_with_version.apply(lambda uri: uri.rstrip("/").split("/")[-1])
+        self.identity_id = identity.id
+        self.identity_client_id = identity.client_id
+        self.identity_principal_id = identity.principal_id
+        self.register_outputs({
+            "vaultId": self.vault_id, "vaultUri": self.vault_uri, "keyId": self.key_id,
+            "keyUriWithVersion": self.key_uri_with_version, "identityId": self.identity_id,
+        })

@@ -1,0 +1,116 @@
+"""Azure Monitor: the region's Log Analytics workspace and action group, and the metric alerts on the account."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+from pulumi_azure_native import monitor, operationalinsights
+
+from settings.model import AlertSettings
+
+from .shared import data_opts, delete_lock
+
+ACCOUNT_METRIC_NAMESPACE = "Microsoft.CognitiveServices/accounts"
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """A workspace to create (name, retention) or an existing one by id, and who to e-mail when an alert fires."""
+
+    base_name: str
+    location: str
+    resource_group_name: pulumi.Input[str]
+    retention_days: int
+    existing_workspace_id: Optional[str] = None
+    alert_emails: Sequence[str] = ()
+    protect: bool = False
+    locks: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Monitoring(pulumi.ComponentResource):
+    """The region's Log Analytics workspace (request, audit and usage logs stay in the region) and action group."""
+
+    workspace_id: pulumi.Output[str]
+    """The workspace every diagnostic setting of the region sends to."""
+    action_group_id: Optional[pulumi.Output[str]]
+    """The action group alerts notify, or None when no e-mail receivers are configured."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("aoai:monitoring:Monitoring", name, None, opts)
+        if args.existing_workspace_id is not None:
+            self.workspace_id = pulumi.Output.from_input(args.existing_workspace_id)
+        else:
+            workspace = operationalinsights.Workspace(
+                f"{name}-workspace", workspace_name=f"log-{args.base_name}",
+                resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags),
+                sku={"name": "PerGB2018"}, retention_in_days=args.retention_days,
+                # Entra ID only for ingestion and queries; access follows the resource's own RBAC.
+                features={"disable_local_auth": True, "enable_log_access_using_only_resource_permissions": True},
+                opts=data_opts(self, args.protect))
+            self.workspace_id = workspace.id
+            if args.locks:
+                delete_lock(f"{name}-workspace-lock", workspace.id, "audit and request logs", parent=self)
+        self.action_group_id = None
+        if args.alert_emails:
+            group = monitor.ActionGroup(
+                f"{name}-action-group", action_group_name=f"ag-{args.base_name}",
+                resource_group_name=args.resource_group_name, location="global", enabled=True,
+                group_short_name=args.base_name.replace("-", "")[:12], tags=dict(args.tags),
+                email_receivers=[{"name": f"email-{i}", "email_address": email, "use_common_alert_schema": True}
+                                 for i, email in enumerate(args.alert_emails)],
+                opts=pulumi.ResourceOptions(parent=self))
+            self.action_group_id = group.id
+        self.register_outputs({"workspaceId": self.workspace_id, "actionGroupId": self.action_group_id})
+
+
+@dataclass(frozen=True)
+class AlertsArgs:
+    """The account to watch, the thresholds, and the action group to notify."""
+
+    base_name: str
+    resource_group_name: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    action_group_id: pulumi.Input[str]
+    settings: AlertSettings
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Alerts(pulumi.ComponentResource):
+    """Metric alerts on one account: throttling (HTTP 429), server errors and time to response."""
+
+    def __init__(self, name: str, args: AlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("aoai:monitoring:Alerts", name, None, opts)
+        s = args.settings
+        rules = (
+            ("throttling", "Requests throttled with HTTP 429: quota or PTU capacity exhausted", 2,
+             s.requests_metric, "Total", s.throttled_requests_threshold,
+             [{"name": "StatusCode", "operator": "Include", "values": ["429"]}]),
+            ("server-errors", "Server errors returned by Azure OpenAI", 1,
+             s.server_errors_metric, "Total", s.server_errors_threshold, []),
+            ("latency", "Average time to response above the threshold (milliseconds)", 3,
+             s.latency_metric, "Average", s.latency_ms_threshold, []),
+        )
+        self.alert_ids: dict[str, pulumi.Output[str]] = {}
+        for key, description, severity, metric, aggregation, threshold, dimensions in rules:
+            alert = monitor.MetricAlert(
+                f"{name}-{key}", rule_name=f"alert-{args.base_name}-{key}",
+                resource_group_name=args.resource_group_name, location="global", description=description,
+                severity=severity, enabled=True, scopes=[args.account_id], evaluation_frequency=s.frequency,
+                window_size=s.window, auto_mitigate=True, tags=dict(args.tags),
+                # The criteria are a union type: only the Args class tells the SDK to send `odata.type`/`allOf`.
+                criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                    odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                    all_of=[monitor.MetricCriteriaArgs(
+                        criterion_type="StaticThresholdCriterion", name=key, metric_name=metric,
+                        metric_namespace=ACCOUNT_METRIC_NAMESPACE, operator="GreaterThan", threshold=threshold,
+                        time_aggregation=aggregation,
+                        dimensions=[monitor.MetricDimensionArgs(**d) for d in dimensions])],
+                ),
+                actions=[{"action_group_id": args.action_group_id}],
+                opts=pulumi.ResourceOptions(parent=self))
+            self.alert_ids[key] = alert.id
+        self.register_outputs({"alertIds": self.alert_ids})

@@ -1,0 +1,167 @@
+"""The Azure OpenAI account, its content-filter policies and model deployments, reached only by private endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+from pulumi_azure_native import cognitiveservices
+
+from settings.catalog import CONTENT_FILTER_CATEGORIES
+from settings.model import AccountSettings, ContentFilterSettings, DeploymentSettings
+
+from .shared import (
+    DiagnosticsSpec,
+    PrivateEndpointSpec,
+    data_opts,
+    delete_lock,
+    diagnostic_setting,
+    private_endpoint,
+)
+
+# Content-filter names as the RAI policy API spells them.
+_FILTER_NAMES = {"hate": "Hate", "sexual": "Sexual", "violence": "Violence", "selfharm": "Selfharm"}
+
+
+@dataclass(frozen=True)
+class CustomerManagedKeyRef:
+    """The key the account is encrypted with, and the user-assigned identity that may read it."""
+
+    vault_uri: pulumi.Input[str]
+    key_name: pulumi.Input[str]
+    key_version: pulumi.Input[str]
+    identity_id: pulumi.Input[str]
+    identity_client_id: pulumi.Input[str]
+    key_access: pulumi.Resource
+
+
+@dataclass(frozen=True)
+class OpenAIAccountArgs:
+    """The account's settings, its deployments and filters, its key, and where its endpoint and logs go."""
+
+    account_name: str
+    location: str
+    resource_group_name: pulumi.Input[str]
+    settings: AccountSettings
+    deployments: Sequence[DeploymentSettings]
+    content_filters: Mapping[str, ContentFilterSettings]
+    subnet_id: pulumi.Input[str]
+    dns_zone_ids: Mapping[str, pulumi.Input[str]]
+    diagnostics: DiagnosticsSpec
+    key: Optional[CustomerManagedKeyRef] = None
+    protect: bool = False
+    locks: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def content_filters(spec: ContentFilterSettings) -> list[dict[str, Any]]:
+    """The RAI policy's filters: each harm category on prompts and completions, plus jailbreak and protected
+    material, at the configured severity threshold."""
+    filters: list[dict[str, Any]] = [
+        {"name": _FILTER_NAMES[category], "source": source, "enabled": True, "blocking": spec.blocking,
+         "severity_threshold": spec.severity_threshold}
+        for category in CONTENT_FILTER_CATEGORIES for source in ("Prompt", "Completion")
+    ]
+    filters.append({"name": "Jailbreak", "source": "Prompt", "enabled": spec.jailbreak, "blocking": spec.jailbreak})
+    for material in ("Protected Material Text", "Protected Material Code"):
+        filters.append({"name": material, "source": "Completion", "enabled": spec.protected_material,
+                        "blocking": spec.protected_material})
+    return filters
+
+
+class OpenAIAccount(pulumi.ComponentResource):
+    """An Azure OpenAI account that only Entra ID principals reach, only through its private endpoint, encrypted
+    with the customer-managed key; its content filters and its model deployments, created one at a time."""
+
+    account_id: pulumi.Output[str]
+    """The account's resource id (scope of role assignments, diagnostics and alerts)."""
+    account_name: pulumi.Output[str]
+    """The account's name, which is also its custom subdomain."""
+    endpoint: pulumi.Output[str]
+    """https://<subdomain>.openai.azure.com/ — resolves to the private endpoint inside the VNet."""
+    deployments: dict[str, cognitiveservices.Deployment]
+    """Deployment name -> deployment."""
+
+    def __init__(self, name: str, args: OpenAIAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("aoai:openai:OpenAIAccount", name, None, opts)
+        s = args.settings
+        properties: dict[str, Any] = {
+            # Required for Entra ID tokens and private endpoints; global and immutable, so it is the account name.
+            "custom_sub_domain_name": args.account_name,
+            "public_network_access": "Disabled",
+            "network_acls": {"default_action": "Deny", "bypass": s.network_bypass, "ip_rules": [],
+                             "virtual_network_rules": []},
+            "disable_local_auth": True,
+            "restrict_outbound_network_access": True,
+            "allowed_fqdn_list": list(s.allowed_fqdns),
+            "dynamic_throttling_enabled": s.dynamic_throttling,
+        }
+        if s.restore:
+            properties["restore"] = True
+        identity: dict[str, Any] = {"type": "SystemAssigned"}
+        depends_on: list[pulumi.Resource] = []
+        if args.key is not None:
+            identity = {"type": "UserAssigned", "user_assigned_identities": [args.key.identity_id]}
+            properties["encryption"] = {
+                "key_source": "Microsoft.KeyVault",
+                "key_vault_properties": {
+                    "key_vault_uri": args.key.vault_uri, "key_name": args.key.key_name,
+                    "key_version": args.key.key_version, "identity_client_id": args.key.identity_client_id,
+                },
+            }
+            # The identity's access to the key must exist before Azure validates the encryption block.
+            depends_on.append(args.key.key_access)
+        account = cognitiveservices.Account(
+            f"{name}-account", account_name=args.account_name, resource_group_name=args.resource_group_name,
+            location=args.location, kind=s.kind, sku={"name": s.sku}, identity=identity, properties=properties,
+            tags=dict(args.tags), opts=data_opts(self, args.protect, depends_on))
+
+        policies = {
+            key: cognitiveservices.RaiPolicy(
+                f"{name}-filter-{key}", rai_policy_name=key, account_name=account.name,
+                resource_group_name=args.resource_group_name, tags=dict(args.tags),
+                properties={"base_policy_name": spec.base_policy, "mode": spec.mode,
+                            "content_filters": content_filters(spec)},
+                opts=pulumi.ResourceOptions(parent=self))
+            for key, spec in args.content_filters.items()
+            if any(d.content_filter == key for d in args.deployments)
+        }
+        self.deployments = {}
+        previous: Optional[pulumi.Resource] = None
+        for d in args.deployments:
+            policy = policies[d.content_filter]
+            after: list[pulumi.Resource] = [policy]
+            if previous is not None:
+                # Azure rejects parallel deployment writes on one account (409 RequestConflict).
+                after.append(previous)
+            previous = self.deployments[d.name] = cognitiveservices.Deployment(
+                f"{name}-deployment-{d.name}", deployment_name=d.name, account_name=account.name,
+                resource_group_name=args.resource_group_name, tags=dict(args.tags),
+                sku={"name": d.sku, "capacity": d.capacity},
+                properties={
+                    "model": {"format": "OpenAI", "name": d.model, "version": d.version},
+                    "rai_policy_name": policy.name,
+                    "version_upgrade_option": d.version_upgrade_option,
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after))
+
+        zone_keys = ("openai", "cognitiveservices")
+        private_endpoint(
+            f"{name}-pe",
+            PrivateEndpointSpec(account.id, "account", args.subnet_id, {k: args.dns_zone_ids[k] for k in zone_keys},
+                                args.location, args.resource_group_name, f"pe-{args.account_name}", args.tags),
+            parent=self,
+            # Else Azure fails with AccountProvisioningStateInvalid while deployments are still being written.
+            depends_on=list(self.deployments.values()))
+        diagnostic_setting(f"{name}-diagnostics", account.id, args.diagnostics, parent=self)
+        if args.locks:
+            delete_lock(f"{name}-account-lock", account.id, "the model deployments and their configuration",
+                        parent=self)
+
+        self.account_id = account.id
+        self.account_name = account.name
+        self.endpoint = account.properties.apply(lambda p: p.endpoint)
+        self.register_outputs({"accountId": self.account_id, "endpoint": self.endpoint,
+                               "deployments": list(self.deployments)})

@@ -1,0 +1,271 @@
+"""Run the real Pulumi program for a stack under the SDK's mock engine and capture the whole resource graph.
+
+The program is `__main__.py` itself, run as the Python language host runs it, with the stack file's config (plus the
+project file's declared defaults) handed over in the CLI's string form. The mocks answer as Azure would: ARM ids,
+identity principal and client ids, vault and key URIs with a version, so cross-resource links resolve as in Azure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.settings import ROOT, SETTINGS
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+# A stable, obviously synthetic subscription and tenant for offline runs.
+SUBSCRIPTION_ID = "00000000-0000-4000-8000-00000000a0a1"
+TENANT_ID = "00000000-0000-4000-8000-00000000c1d2"
+CLIENT_OBJECT_ID = "00000000-0000-4000-8000-00000000d3e4"
+
+
+@dataclass
+class Resource:
+    """One registration as the engine saw it: what a policy pack analyzes and what a reviewer reads."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    provider: str = ""
+    ignore_changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Graph:
+    """The registrations of one program run, in registration order, and the stack's outputs."""
+
+    project: str
+    stack: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+    def by_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def named(self, name: str) -> Resource:
+        return next(r for r in self.resources if r.name == name)
+
+
+# ARM shapes per type token: (provider namespace path, the input naming the resource, parent segments).
+# Parent segments are (input key, ARM collection) pairs placed before the resource's own collection.
+_ARM: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts", "accountName", ()),
+    "azure-native:cognitiveservices:Deployment": ("deployments", "deploymentName",
+                                                  (("accountName", "Microsoft.CognitiveServices/accounts"),)),
+    "azure-native:cognitiveservices:RaiPolicy": ("raiPolicies", "raiPolicyName",
+                                                 (("accountName", "Microsoft.CognitiveServices/accounts"),)),
+    "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName", ()),
+    "azure-native:keyvault:Key": ("keys", "keyName", (("vaultName", "Microsoft.KeyVault/vaults"),)),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName", ()),
+    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName", ()),
+    "azure-native:network:Subnet": ("subnets", "subnetName",
+                                    (("virtualNetworkName", "Microsoft.Network/virtualNetworks"),)),
+    "azure-native:network:NetworkSecurityGroup": ("Microsoft.Network/networkSecurityGroups",
+                                                  "networkSecurityGroupName", ()),
+    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName", ()),
+    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroups", "privateDnsZoneGroupName",
+                                                 (("privateEndpointName", "Microsoft.Network/privateEndpoints"),)),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName", ()),
+    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinks", "virtualNetworkLinkName",
+                                                   (("privateZoneName", "Microsoft.Network/privateDnsZones"),)),
+    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName", ()),
+    "azure-native:insights:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
+    "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
+    "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName", ()),
+}
+# Extension resources live under the resource they apply to.
+_EXTENSIONS: dict[str, tuple[str, str, str]] = {
+    "azure-native:authorization:RoleAssignment": ("scope", "Microsoft.Authorization/roleAssignments",
+                                                  "roleAssignmentName"),
+    "azure-native:authorization:ManagementLockByScope": ("scope", "Microsoft.Authorization/locks", "lockName"),
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
+}
+
+
+def _guid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(parts)))
+
+
+class AzureMocks(mocks.Mocks):
+    """Answers each registration with the outputs Azure Resource Manager would return."""
+
+    def __init__(self, cloud_suffixes: Optional[Mapping[str, str]] = None):
+        self.suffixes = dict(cloud_suffixes or {"vault": "vault.azure.net", "openai": "openai.azure.com",
+                                                "cognitiveservices": "cognitiveservices.azure.com"})
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {"clientId": _guid("client"), "objectId": CLIENT_OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID,
+                    "tenantId": TENANT_ID}, []
+        raise ValueError(f"offline engine: no mock for invoke {args.token}")
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[Optional[str], dict]:
+        if not args.custom:
+            return "", {}
+        inputs = dict(args.inputs)
+        arm_id = self.arm_id(args.typ, args.name, inputs)
+        state: dict[str, Any] = dict(inputs)
+        state["id"] = arm_id
+        state["name"] = arm_id.rstrip("/").split("/")[-1]
+        state.update(self._computed(args.typ, arm_id, state))
+        return arm_id, state
+
+    def arm_id(self, type_: str, logical_name: str, inputs: Mapping[str, Any]) -> str:
+        if type_ == "azure-native:resources:ResourceGroup":
+            return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', logical_name)}"
+        if type_ in _EXTENSIONS:
+            scope_key, collection, name_key = _EXTENSIONS[type_]
+            return f"{inputs[scope_key]}/providers/{collection}/{inputs.get(name_key, logical_name)}"
+        if type_ not in _ARM:
+            raise ValueError(f"offline engine: no ARM shape for {type_}; add it to offline/engine.py")
+        collection, name_key, parents = _ARM[type_]
+        path = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs['resourceGroupName']}/providers"
+        for parent_key, parent_collection in parents:
+            path += f"/{parent_collection}/{inputs[parent_key]}"
+        return f"{path}/{collection}/{inputs.get(name_key, logical_name)}"
+
+    def _computed(self, type_: str, arm_id: str, state: dict[str, Any]) -> dict[str, Any]:
+        name = state["name"]
+        if type_ == "azure-native:managedidentity:UserAssignedIdentity":
+            return {"principalId": _guid("principal", arm_id), "clientId": _guid("client", arm_id),
+                    "tenantId": TENANT_ID}
+        if type_ == "azure-native:keyvault:Vault":
+            props = dict(state.get("properties", {}))
+            props["vaultUri"] = f"https://{name}.{self.suffixes['vault']}/"
+            return {"properties": props}
+        if type_ == "azure-native:keyvault:Key":
+            vault = arm_id.split("/vaults/")[1].split("/")[0]
+            version = hashlib.sha256(arm_id.encode()).hexdigest()[:32]
+            uri = f"https://{vault}.{self.suffixes['vault']}/keys/{name}"
+            return {"keyUri": uri, "keyUriWithVersion": f"{uri}/{version}"}
+        if type_ == "azure-native:cognitiveservices:Account":
+            props = dict(state.get("properties", {}))
+            subdomain = props.get("customSubDomainName", name)
+            host = self.suffixes["openai"] if state.get("kind") == "OpenAI" else self.suffixes["cognitiveservices"]
+            props["endpoint"] = f"https://{subdomain}.{host}/"
+            props["provisioningState"] = "Succeeded"
+            identity = dict(state.get("identity", {}))
+            # Input: a list of identity ids. Output: a map id -> {principalId, clientId}. Echoing the list back
+            # would crash the SDK's output decoding.
+            ids = identity.get("userAssignedIdentities") or []
+            if isinstance(ids, list):
+                identity["userAssignedIdentities"] = {
+                    i: {"principalId": _guid("principal", i), "clientId": _guid("client", i)} for i in ids}
+            if "SystemAssigned" in identity.get("type", ""):
+                identity["principalId"] = _guid("principal", arm_id)
+                identity["tenantId"] = TENANT_ID
+            return {"properties": props, "identity": identity}
+        if type_ == "azure-native:operationalinsights:Workspace":
+            return {"customerId": _guid("workspace", arm_id)}
+        return {}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, keeping every registration request whole, with URNs formed as the engine forms them."""
+
+    def __init__(self, mock: mocks.Mocks):
+        super().__init__(mock)
+        self.registrations: list[Resource] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.root_urn = ""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a type with its parent's full type chain, leaving out the root stack.
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != ROOT_STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == ROOT_STACK_TYPE:
+            self.root_urn = response.urn
+            return response
+        registered = self.resources[response.urn]
+        self.registrations.append(Resource(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent, custom=request.custom,
+            protect=bool(request.protect), dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            inputs=rpc.deserialize_properties(request.object), outputs=dict(registered.state),
+            id=registered.id or "", provider=request.provider, ignore_changes=list(request.ignoreChanges)))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.root_urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def stack_config(stack: str, stack_file: Optional[Path] = None, project_dir: Path = PROJECT_DIR,
+                 ) -> tuple[str, dict[str, str]]:
+    """The config the CLI would hand the program: the project's declared defaults, then the stack file's values,
+    every value a string (structured values as JSON)."""
+    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = project_file["name"]
+    stack_file = stack_file or project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file}: create it, or pass --stack-file")
+    values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    config: dict[str, Any] = {}
+    for key, declaration in (project_file.get("config") or {}).items():
+        if isinstance(declaration, dict) and "default" in declaration:
+            config[f"{project}:{key}"] = declaration["default"]
+    for key, value in values.items():
+        config[key if ":" in key else f"{project}:{key}"] = value
+    return project, {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run_program(stack: str, stack_file: Optional[Path] = None, project_dir: Path = PROJECT_DIR,
+                preview: bool = False, config_overrides: Optional[Mapping[str, Any]] = None) -> Graph:
+    """Run `__main__.py` for `stack` under the mock engine and return every registration and the stack outputs.
+
+    `config_overrides` replaces top-level keys of the project's namespace (tests use it to vary a stack).
+    Settings errors propagate as `settings.SettingsError`.
+    """
+    project, config = stack_config(stack, stack_file, project_dir)
+    for key, value in (config_overrides or {}).items():
+        full = f"{project}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value if isinstance(value, str) else json.dumps(value)
+
+    monitor = RecordingMonitor(AzureMocks())
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    ROOT.set(None)
+    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    ROOT.set(None)  # set_mocks made a root stack of its own; the program gets a fresh one, as under the CLI
+    pulumi.runtime.set_all_config(config)
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    main = str(project_dir / "__main__.py")
+    _sync_await(run_in_stack(lambda: runpy.run_path(main, run_name="__main__") and None))
+    return Graph(project, stack, monitor.registrations, monitor.stack_outputs)

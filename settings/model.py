@@ -1,0 +1,184 @@
+"""Frozen, typed settings for one stack: what the components receive after every value has been checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class ResidencySettings:
+    """Where prompts, keys and logs may live: the regions allowed and how far a deployment SKU may carry data."""
+
+    mode: str
+    data_zone: Optional[str]
+    allowed_regions: tuple[str, ...]
+    allowed_skus: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """One regional environment; either a VNet we create or an existing private-endpoint subnet (hub and spoke)."""
+
+    location: str
+    code: str
+    vnet_address_space: Optional[str] = None
+    private_endpoint_subnet: Optional[str] = None
+    existing_subnet_id: Optional[str] = None
+
+    @property
+    def creates_network(self) -> bool:
+        return self.existing_subnet_id is None
+
+    @property
+    def existing_vnet_id(self) -> Optional[str]:
+        """The VNet of an existing subnet id, for linking private DNS zones to it."""
+        if self.existing_subnet_id is None:
+            return None
+        return self.existing_subnet_id.split("/subnets/")[0]
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """Private DNS zones: created here and linked to every region's VNet, or existing ones from a hub."""
+
+    existing_zone_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def creates_zones(self) -> bool:
+        return not self.existing_zone_ids
+
+
+@dataclass(frozen=True)
+class KeyVaultSettings:
+    """The vault and customer-managed key: SKU, key type and size, rotation and expiry."""
+
+    sku: str
+    key_type: str
+    key_size: int
+    rotate_after: str
+    key_lifetime: str
+    notify_before: str
+    key_expires_on: str
+    key_expires_epoch: int
+    soft_delete_retention_days: int
+    customer_managed_key: bool
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """The Azure OpenAI account: kind, SKU, outbound allow-list and whether to restore a soft-deleted one."""
+
+    kind: str
+    sku: str
+    allowed_fqdns: tuple[str, ...]
+    restore: bool
+    dynamic_throttling: bool
+    network_bypass: str
+
+
+@dataclass(frozen=True)
+class ContentFilterSettings:
+    """A content-filter (RAI) policy: the severity at which hate, sexual, violence and self-harm are blocked."""
+
+    name: str
+    base_policy: str
+    mode: str
+    severity_threshold: str
+    blocking: bool
+    jailbreak: bool
+    protected_material: bool
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """One model deployment on every region's account."""
+
+    name: str
+    model: str
+    version: str
+    sku: str
+    capacity: int
+    version_upgrade_option: str
+    content_filter: str
+
+
+@dataclass(frozen=True)
+class RoleAssignmentSettings:
+    """An Entra ID principal given a built-in role on one of the environment's resources."""
+
+    principal_id: str
+    principal_type: str
+    role: str
+    role_id: str
+    scope: str
+    description: str
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Metric alerts on each account; metric names are settings because Azure renames them now and then."""
+
+    enabled: bool
+    throttled_requests_threshold: int
+    server_errors_threshold: int
+    latency_ms_threshold: int
+    window: str
+    frequency: str
+    requests_metric: str
+    server_errors_metric: str
+    latency_metric: str
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Log Analytics (created per region, or an existing one), diagnostic categories and alert receivers."""
+
+    retention_days: int
+    existing_workspace_ids: dict[str, str]
+    account_log_categories: tuple[str, ...]
+    alert_emails: tuple[str, ...]
+    alerts: AlertSettings
+
+
+@dataclass(frozen=True)
+class ProtectionSettings:
+    """Deletion protection for what holds data: Pulumi `protect` and Azure CanNotDelete locks."""
+
+    protect: bool
+    locks: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one stack needs, validated. Components receive parts of it and never read config themselves."""
+
+    stack: str
+    environment: str
+    name_prefix: str
+    name_suffix: str
+    cloud: str
+    residency: ResidencySettings
+    regions: tuple[RegionSettings, ...]
+    dns: DnsSettings
+    key_vault: KeyVaultSettings
+    account: AccountSettings
+    content_filters: dict[str, ContentFilterSettings]
+    deployments: tuple[DeploymentSettings, ...]
+    access: tuple[RoleAssignmentSettings, ...]
+    monitoring: MonitoringSettings
+    protection: ProtectionSettings
+    tags: dict[str, str]
+
+    def base_name(self, region: RegionSettings) -> str:
+        """`<prefix>-<env>-<region code>[-<suffix>]`: the stem of every regional resource name."""
+        parts = [self.name_prefix, self.environment, region.code] + ([self.name_suffix] if self.name_suffix else [])
+        return "-".join(parts)
+
+    def vault_name(self, region: RegionSettings) -> str:
+        """Key Vault names are global, 3-24 characters."""
+        return f"kv-{self.base_name(region)}"
+
+    @property
+    def primary(self) -> RegionSettings:
+        return self.regions[0]
