@@ -243,11 +243,12 @@ def stack_config(stack: str, stack_file: Optional[Path] = None, project_dir: Pat
 
 
 def run_program(stack: str, stack_file: Optional[Path] = None, project_dir: Path = PROJECT_DIR,
-                preview: bool = False, config_overrides: Optional[Mapping[str, Any]] = None) -> Graph:
+                preview: bool = False, config_overrides: Optional[Mapping[str, Any]] = None,
+                monitor: Optional[RecordingMonitor] = None) -> Graph:
     """Run `__main__.py` for `stack` under the mock engine and return every registration and the stack outputs.
 
     `config_overrides` replaces top-level keys of the project's namespace (tests use it to vary a stack).
-    Settings errors propagate as `settings.SettingsError`.
+    Settings errors propagate as `settings.SettingsError`; pass your own `monitor` to see what was registered first.
     """
     project, config = stack_config(stack, stack_file, project_dir)
     for key, value in (config_overrides or {}).items():
@@ -257,7 +258,7 @@ def run_program(stack: str, stack_file: Optional[Path] = None, project_dir: Path
         else:
             config[full] = value if isinstance(value, str) else json.dumps(value)
 
-    monitor = RecordingMonitor(AzureMocks())
+    monitor = monitor or RecordingMonitor(AzureMocks())
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     ROOT.set(None)

@@ -1,0 +1,209 @@
+"""Settings: every bad value is reported at once, naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import pytest
+
+from offline.engine import AzureMocks, RecordingMonitor, run_program, stack_config
+from settings import SettingsError, load_settings, parse_settings
+from settings.catalog import MODEL_CATALOG, ROLE_IDS
+
+from tests.support import stack_values
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def problems(raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, "test", today=TODAY)
+    return caught.value.problems
+
+
+def test_both_stack_files_parse_cleanly() -> None:
+    for stack in ("dev", "prod"):
+        settings = parse_settings(stack_values(stack), stack, today=TODAY)
+        assert settings.environment == stack
+
+
+def test_prod_settings_carry_residency_and_protection() -> None:
+    s = parse_settings(stack_values("prod"), "prod", today=TODAY)
+    assert [r.location for r in s.regions] == ["swedencentral", "francecentral"]
+    assert s.residency.data_zone == "EU" and s.residency.allowed_skus == {"Standard", "ProvisionedManaged"}
+    assert s.key_vault.key_type == "RSA-HSM" and s.key_vault.sku == "premium"
+    assert s.protection.protect and s.protection.locks
+    assert [d.sku for d in s.deployments if d.model == "gpt-4o"] == ["ProvisionedManaged"]
+
+
+def test_deployment_version_defaults_to_the_catalogue() -> None:
+    s = parse_settings(stack_values("dev"), "dev", today=TODAY)
+    for d in s.deployments:
+        assert d.version == MODEL_CATALOG[d.model].default_version
+        assert d.version_upgrade_option == "NoAutoUpgrade"
+
+
+def test_model_catalog_override_changes_the_pinned_version() -> None:
+    raw = stack_values("dev")
+    raw["modelCatalog"] = {"gpt-4o": {"version": "2024-08-06"}}
+    s = parse_settings(raw, "dev", today=TODAY)
+    assert next(d for d in s.deployments if d.model == "gpt-4o").version == "2024-08-06"
+
+
+def test_tags_gain_environment_and_keep_required_ones() -> None:
+    s = parse_settings(stack_values("prod"), "prod", today=TODAY)
+    assert s.tags["environment"] == "prod"
+    assert {"owner", "costCenter", "dataClassification", "managedBy"} <= set(s.tags)
+
+
+BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
+    # (description, dotted path to set, bad value, text the problem must contain)
+    ("unknown region", "regions.0.location", "moon-1", "regions[0].location: 'moon-1' is not allowed (allowed: one of"),
+    ("not a CIDR", "regions.0.vnetAddressSpace", "10.0.0.0/33", "regions[0].vnetAddressSpace: '10.0.0.0/33' is not a CIDR"),
+    ("public CIDR", "regions.0.vnetAddressSpace", "8.8.0.0/16", "'8.8.0.0/16' is not private"),
+    ("host bits", "regions.0.privateEndpointSubnet", "10.40.1.5/24", "'10.40.1.5/24' has host bits set"),
+    ("subnet outside", "regions.0.privateEndpointSubnet", "10.99.1.0/24", "'10.99.1.0/24' is outside the VNet"),
+    ("overlapping VNets", "regions.1.vnetAddressSpace", "10.40.128.0/17", "overlaps another region"),
+    ("model not in catalogue", "deployments.0.model", "gpt-9", "deployments[0].model: 'gpt-9' is not allowed"),
+    ("unknown SKU", "deployments.1.sku", "Premium", "deployments[1].sku: 'Premium' is not allowed"),
+    ("global SKU under regional residency", "deployments.1.sku", "GlobalStandard", "breaks data residency"),
+    ("SKU the model lacks", "deployments.4.sku", "ProvisionedManaged", "is not offered for the model"),
+    ("capacity zero", "deployments.0.capacity", 0, "deployments[0].capacity: 0 is not allowed (allowed: a whole number"),
+    ("capacity fractional", "deployments.0.capacity", 1.5, "deployments[0].capacity: 1.5 is not allowed"),
+    ("principal not a GUID", "access.0.principalId", "alice", "access[0].principalId: 'alice' is not allowed (allowed: a GUID"),
+    ("principal type", "access.0.principalType", "Robot", "access[0].principalType: 'Robot' is not allowed"),
+    ("privileged role", "access.0.role", "Owner", "'Owner' is privileged and is never granted from stack config"),
+    ("unknown role", "access.0.role", "Cognitive Wizard", "access[0].role: 'Cognitive Wizard' is not allowed"),
+    ("retention too short", "monitoring.retentionDays", 7, "monitoring.retentionDays: 7 is not allowed"),
+    ("bad e-mail", "monitoring.alertEmails.0", "oncall-at-contoso", "monitoring.alertEmails[0]: 'oncall-at-contoso'"),
+    ("tag key", "tags.bad/key", "x", "tags.bad/key: 'bad/key' is not a valid tag key"),
+    ("HSM key in standard vault", "keyVault.sku", "standard", "keyVault.sku: 'standard' is not allowed (allowed: premium"),
+    ("key size", "keyVault.keySize", 4096, "keyVault.keySize: 4096 is not allowed (allowed: one of 2048)"),
+    ("expired key", "keyVault.keyExpiresOn", "2025-01-01", "is in the past"),
+    ("rotation after expiry", "keyVault.rotateAfter", "P2Y", "would let a key version expire before it is rotated"),
+    ("region outside residency", "regions.1.location", "westeurope", "regions[1].location: 'westeurope' breaks data residency"),
+    ("unknown top-level key", "modelCatalogue", {}, "modelCatalogue: {} is not a known setting"),
+    ("typo in a sub-key", "monitoring.retentionDay", 90, "monitoring.retentionDay: 90 is not a known setting"),
+    ("cloud", "cloud", "mars", "cloud: 'mars' is not allowed (allowed: one of public, usgovernment)"),
+    ("environment name", "environment", "Production!", "environment: 'Production!' is not allowed"),
+    ("upgrade option", "deployments.0.versionUpgradeOption", "Always", "deployments[0].versionUpgradeOption: 'Always'"),
+    ("filter threshold", "contentFilters.default.severityThreshold", "None", "severityThreshold: 'None' is not allowed"),
+    ("unknown filter", "deployments.0.contentFilter", "lenient", "deployments[0].contentFilter: 'lenient' is not allowed"),
+]
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node: Any = raw
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+@pytest.mark.parametrize("what,path,value,expected", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_setting_is_reported_with_key_value_and_allowed(what: str, path: str, value: Any, expected: str) -> None:
+    raw = stack_values("prod")
+    set_path(raw, path, value)
+    found = problems(raw)
+    assert any(expected in p for p in found), f"{what}: expected {expected!r} in {found}"
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = stack_values("prod")
+    set_path(raw, "regions.0.vnetAddressSpace", "10.0.0.0/33")
+    set_path(raw, "deployments.0.capacity", -1)
+    set_path(raw, "access.0.principalId", "bob")
+    set_path(raw, "monitoring.retentionDays", 1)
+    found = problems(raw)
+    assert len(found) >= 4
+    message = str(SettingsError(found))
+    assert message.startswith(f"The stack configuration has {len(found)} problem(s):")
+
+
+def test_missing_required_settings_are_named() -> None:
+    found = problems({})
+    for key in ("environment", "regions", "keyVault.keyExpiresOn", "deployments", "tags.owner", "tags.costCenter",
+                "tags.dataClassification"):
+        assert any(p.startswith(f"{key}: is required") for p in found), (key, found)
+
+
+def test_data_zone_mode_requires_a_zone_and_regions_inside_it() -> None:
+    raw = stack_values("prod")
+    raw["residency"] = {"mode": "dataZone"}
+    assert any(p.startswith("residency.dataZone: is required") for p in problems(raw))
+    raw["residency"] = {"mode": "dataZone", "dataZone": "US"}
+    assert any("regions[0].location: 'swedencentral' breaks data residency" in p for p in problems(raw))
+
+
+def test_data_zone_mode_allows_data_zone_skus() -> None:
+    raw = stack_values("prod")
+    raw["residency"] = {"mode": "dataZone", "dataZone": "EU"}
+    raw["deployments"][1]["sku"] = "DataZoneStandard"
+    s = parse_settings(raw, "prod", today=TODAY)
+    assert s.deployments[1].sku == "DataZoneStandard"
+
+
+def test_existing_subnet_and_ranges_are_exclusive() -> None:
+    raw = stack_values("prod")
+    raw["regions"][0]["existingSubnetId"] = (
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub/providers/"
+        "Microsoft.Network/virtualNetworks/vnet-spoke/subnets/pe")
+    assert any("conflicts with existingSubnetId" in p for p in problems(raw))
+
+
+def test_existing_zone_ids_must_name_the_right_zones() -> None:
+    raw = stack_values("prod")
+    prefix = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub/providers/Microsoft.Network/"
+    raw["privateDns"] = {"existingZoneIds": {
+        "openai": prefix + "privateDnsZones/privatelink.openai.azure.com",
+        "cognitiveservices": prefix + "privateDnsZones/privatelink.openai.azure.com",
+    }}
+    found = problems(raw)
+    assert any(p.startswith("privateDns.existingZoneIds.cognitiveservices:") for p in found)
+    assert any(p.startswith("privateDns.existingZoneIds.vault: is required") for p in found)
+
+
+def test_vault_name_longer_than_azure_allows_is_refused() -> None:
+    raw = stack_values("prod")
+    raw["namePrefix"] = "contosoai"
+    raw["nameSuffix"] = "abcdef"
+    assert any("gives a Key Vault name too long" in p for p in problems(raw))
+
+
+def test_settings_error_stops_the_program_before_any_resource() -> None:
+    raw = stack_values("prod")
+    monitor = RecordingMonitor(AzureMocks())
+    with pytest.raises(SettingsError) as caught:
+        run_program("prod", config_overrides={"monitoring": dict(raw["monitoring"], retentionDays=3)}, monitor=monitor)
+    assert "monitoring.retentionDays: 3 is not allowed (allowed: a whole number from 30 to 730)" in str(caught.value)
+    assert monitor.registrations == []
+
+
+def test_load_settings_reads_config_the_way_the_cli_passes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi up` hands the program its config as JSON in PULUMI_CONFIG, every value a string."""
+    import json
+
+    import pulumi
+    from pulumi.runtime.config import CONFIG
+
+    project, config = stack_config("prod")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setattr(pulumi, "get_project", lambda: project)
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "prod")
+    token = CONFIG.set({})
+    try:
+        settings = load_settings()
+    finally:
+        CONFIG.reset(token)
+    assert settings.environment == "prod" and len(settings.regions) == 2
+    assert os.environ["PULUMI_CONFIG"]
+
+
+def test_role_table_has_every_reference_role() -> None:
+    assert ROLE_IDS["Key Vault Crypto Service Encryption User"] == "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+    assert ROLE_IDS["Cognitive Services OpenAI User"] == "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
