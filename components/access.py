@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 
@@ -30,7 +29,7 @@ class Access(pulumi.ComponentResource):
     settings, so they cannot arrive here.
     """
 
-    def __init__(self, name: str, args: AccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:access:Access", name, None, opts)
         for grant in args.grants:
             scope_key = args.scope_keys[grant.scope]

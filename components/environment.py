@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import resources
 
-from settings.catalog import DNS_ZONES
+from settings.catalog import DNS_ZONES, LOG_CATEGORY_GROUPS
 from settings.model import RegionSettings, Settings
 
 from .access import Access, AccessArgs
@@ -17,7 +17,6 @@ from .monitoring import Alerts, AlertsArgs, Monitoring, MonitoringArgs
 from .network import Network, NetworkArgs, PrivateDnsZones, PrivateDnsZonesArgs
 from .openai import CustomerManagedKeyRef, OpenAIAccount, OpenAIAccountArgs
 from .shared import DiagnosticsSpec
-from settings.catalog import LOG_CATEGORY_GROUPS
 
 
 def shared_dns_zones(settings: Settings) -> PrivateDnsZones:
@@ -47,7 +46,7 @@ class RegionalEnvironment(pulumi.ComponentResource):
     outputs: dict[str, Any]
     """What the stack exports for this region: endpoint, account, deployments, key and workspace."""
 
-    def __init__(self, name: str, args: RegionalEnvironmentArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: RegionalEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:environment:RegionalEnvironment", name, None, opts)
         s, region = args.settings, args.region
         base = s.base_name(region)

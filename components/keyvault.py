@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 from pulumi_azure_native import keyvault, managedidentity
@@ -73,44 +72,46 @@ class CustomerManagedKey(pulumi.ComponentResource):
     key_access: pulumi.Resource
     """The role assignment the account must wait for, since RBAC takes minutes to propagate."""
 
-    def __init__(self, name: str, args: CustomerManagedKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: CustomerManagedKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:keyvault:CustomerManagedKey", name, None, opts)
         s = args.settings
         vault = keyvault.Vault(
             f"{name}-vault", vault_name=args.vault_name, resource_group_name=args.resource_group_name,
             location=args.location, tags=dict(args.tags),
-            properties={
-                "tenant_id": args.tenant_id,
-                "sku": {"family": "A", "name": s.sku},
-                "enable_rbac_authorization": True,
-                "enable_soft_delete": True,
-                "soft_delete_retention_in_days": s.soft_delete_retention_days,
-                "enable_purge_protection": True,
-                "enabled_for_deployment": False,
-                "enabled_for_disk_encryption": False,
-                "enabled_for_template_deployment": False,
-                "public_network_access": "Disabled",
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(s.sku)),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=s.soft_delete_retention_days,
+                enable_purge_protection=True,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+                public_network_access="Disabled",
                 # Trusted Microsoft services (Azure OpenAI among them) reach the key past the firewall.
-                "network_acls": {"bypass": "AzureServices", "default_action": "Deny", "ip_rules": [],
-                                 "virtual_network_rules": []},
-            },
+                network_acls=keyvault.NetworkRuleSetArgs(bypass="AzureServices", default_action="Deny", ip_rules=[],
+                                                         virtual_network_rules=[]),
+            ),
             opts=data_opts(self, args.protect))
         key = keyvault.Key(
             f"{name}-key", key_name=KEY_NAME, vault_name=vault.name, resource_group_name=args.resource_group_name,
             tags=dict(args.tags),
-            properties={
-                "kty": s.key_type,
-                "key_size": s.key_size,
-                "key_ops": ["wrapKey", "unwrapKey"],
-                "attributes": {"enabled": True, "expires": s.key_expires_epoch},
-                "rotation_policy": {
-                    "attributes": {"expiry_time": s.key_lifetime},
-                    "lifetime_actions": [
-                        {"trigger": {"time_after_create": s.rotate_after}, "action": {"type": "rotate"}},
-                        {"trigger": {"time_before_expiry": s.notify_before}, "action": {"type": "notify"}},
+            properties=keyvault.KeyPropertiesArgs(
+                kty=s.key_type,
+                key_size=s.key_size,
+                key_ops=["wrapKey", "unwrapKey"],
+                attributes=keyvault.KeyAttributesArgs(enabled=True, expires=s.key_expires_epoch),
+                rotation_policy=keyvault.RotationPolicyArgs(
+                    attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time=s.key_lifetime),
+                    lifetime_actions=[
+                        keyvault.LifetimeActionArgs(trigger=keyvault.TriggerArgs(time_after_create=s.rotate_after),
+                                                    action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE)),
+                        keyvault.LifetimeActionArgs(trigger=keyvault.TriggerArgs(time_before_expiry=s.notify_before),
+                                                    action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.NOTIFY)),
                     ],
-                },
-            },
+                ),
+            ),
             opts=data_opts(self, args.protect))
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity", resource_name_=f"id-{args.base_name}-cmk", resource_group_name=args.resource_group_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import monitor, operationalinsights
@@ -24,7 +24,7 @@ class MonitoringArgs:
     location: str
     resource_group_name: pulumi.Input[str]
     retention_days: int
-    existing_workspace_id: Optional[str] = None
+    existing_workspace_id: str | None = None
     alert_emails: Sequence[str] = ()
     protect: bool = False
     locks: bool = False
@@ -36,10 +36,10 @@ class Monitoring(pulumi.ComponentResource):
 
     workspace_id: pulumi.Output[str]
     """The workspace every diagnostic setting of the region sends to."""
-    action_group_id: Optional[pulumi.Output[str]]
+    action_group_id: pulumi.Output[str] | None
     """The action group alerts notify, or None when no e-mail receivers are configured."""
 
-    def __init__(self, name: str, args: MonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:monitoring:Monitoring", name, None, opts)
         if args.existing_workspace_id is not None:
             self.workspace_id = pulumi.Output.from_input(args.existing_workspace_id)
@@ -82,10 +82,10 @@ class AlertsArgs:
 class Alerts(pulumi.ComponentResource):
     """Metric alerts on one account: throttling (HTTP 429), server errors and time to response."""
 
-    def __init__(self, name: str, args: AlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:monitoring:Alerts", name, None, opts)
         s = args.settings
-        rules = (
+        rules: tuple[tuple[str, str, int, str, str, int, list[dict[str, Any]]], ...] = (
             ("throttling", "Requests throttled with HTTP 429: quota or PTU capacity exhausted", 2,
              s.requests_metric, "Total", s.throttled_requests_threshold,
              [{"name": "StatusCode", "operator": "Include", "values": ["429"]}]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 from pulumi_azure_native import network, privatedns, resources
@@ -29,10 +28,10 @@ class PrivateDnsZones(pulumi.ComponentResource):
 
     zone_ids: dict[str, pulumi.Output[str]]
     """Zone key (openai, cognitiveservices, vault) -> private DNS zone resource id."""
-    resource_group_name: Optional[pulumi.Output[str]]
+    resource_group_name: pulumi.Output[str] | None
     """The resource group holding created zones (None when the zones are the hub's)."""
 
-    def __init__(self, name: str, args: PrivateDnsZonesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PrivateDnsZonesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:network:PrivateDnsZones", name, None, opts)
         if args.existing_zone_ids:
             self.resource_group_name = None
@@ -63,11 +62,11 @@ class NetworkArgs:
     location: str
     resource_group_name: pulumi.Input[str]
     base_name: str
-    vnet_address_space: Optional[str] = None
-    private_endpoint_subnet: Optional[str] = None
-    existing_subnet_id: Optional[str] = None
-    existing_vnet_id: Optional[str] = None
-    zones: Optional[PrivateDnsZones] = None
+    vnet_address_space: str | None = None
+    private_endpoint_subnet: str | None = None
+    existing_subnet_id: str | None = None
+    existing_vnet_id: str | None = None
+    zones: PrivateDnsZones | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -79,7 +78,7 @@ class Network(pulumi.ComponentResource):
     vnet_id: pulumi.Output[str]
     """The VNet the private DNS zones are linked to."""
 
-    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if args.existing_subnet_id is not None:
@@ -101,7 +100,8 @@ class Network(pulumi.ComponentResource):
             vnet = network.VirtualNetwork(
                 f"{name}-vnet", virtual_network_name=f"vnet-{args.base_name}",
                 resource_group_name=args.resource_group_name, location=args.location,
-                address_space={"address_prefixes": [args.vnet_address_space]}, tags=dict(args.tags),
+                address_space=network.AddressSpaceArgs(address_prefixes=[str(args.vnet_address_space)]),
+                tags=dict(args.tags),
                 # Subnets are their own resources below; leaving them out here keeps the two from fighting.
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]))
             subnet = network.Subnet(

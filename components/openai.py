@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
 
 import pulumi
 from pulumi_azure_native import cognitiveservices
@@ -50,24 +49,25 @@ class OpenAIAccountArgs:
     subnet_id: pulumi.Input[str]
     dns_zone_ids: Mapping[str, pulumi.Input[str]]
     diagnostics: DiagnosticsSpec
-    key: Optional[CustomerManagedKeyRef] = None
+    key: CustomerManagedKeyRef | None = None
     protect: bool = False
     locks: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def content_filters(spec: ContentFilterSettings) -> list[dict[str, Any]]:
+def content_filters(spec: ContentFilterSettings) -> list[cognitiveservices.RaiPolicyContentFilterArgs]:
     """The RAI policy's filters: each harm category on prompts and completions, plus jailbreak and protected
     material, at the configured severity threshold."""
-    filters: list[dict[str, Any]] = [
-        {"name": _FILTER_NAMES[category], "source": source, "enabled": True, "blocking": spec.blocking,
-         "severity_threshold": spec.severity_threshold}
+    filter_ = cognitiveservices.RaiPolicyContentFilterArgs
+    filters = [
+        filter_(name=_FILTER_NAMES[category], source=source, enabled=True, blocking=spec.blocking,
+                severity_threshold=spec.severity_threshold)
         for category in CONTENT_FILTER_CATEGORIES for source in ("Prompt", "Completion")
     ]
-    filters.append({"name": "Jailbreak", "source": "Prompt", "enabled": spec.jailbreak, "blocking": spec.jailbreak})
+    filters.append(filter_(name="Jailbreak", source="Prompt", enabled=spec.jailbreak, blocking=spec.jailbreak))
     for material in ("Protected Material Text", "Protected Material Code"):
-        filters.append({"name": material, "source": "Completion", "enabled": spec.protected_material,
-                        "blocking": spec.protected_material})
+        filters.append(filter_(name=material, source="Completion", enabled=spec.protected_material,
+                               blocking=spec.protected_material))
     return filters
 
 
@@ -84,52 +84,52 @@ class OpenAIAccount(pulumi.ComponentResource):
     deployments: dict[str, cognitiveservices.Deployment]
     """Deployment name -> deployment."""
 
-    def __init__(self, name: str, args: OpenAIAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: OpenAIAccountArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:openai:OpenAIAccount", name, None, opts)
         s = args.settings
-        properties: dict[str, Any] = {
-            # Required for Entra ID tokens and private endpoints; global and immutable, so it is the account name.
-            "custom_sub_domain_name": args.account_name,
-            "public_network_access": "Disabled",
-            "network_acls": {"default_action": "Deny", "bypass": s.network_bypass, "ip_rules": [],
-                             "virtual_network_rules": []},
-            "disable_local_auth": True,
-            "restrict_outbound_network_access": True,
-            "allowed_fqdn_list": list(s.allowed_fqdns),
-            "dynamic_throttling_enabled": s.dynamic_throttling,
-        }
-        if s.restore:
-            properties["restore"] = True
-        identity: dict[str, Any] = {"type": "SystemAssigned"}
-        depends_on: list[pulumi.Resource] = []
-        if args.key is not None:
-            identity = {"type": "UserAssigned", "user_assigned_identities": [args.key.identity_id]}
-            properties["encryption"] = {
-                "key_source": "Microsoft.KeyVault",
-                "key_vault_properties": {
-                    "key_vault_uri": args.key.vault_uri, "key_name": args.key.key_name,
-                    "key_version": args.key.key_version, "identity_client_id": args.key.identity_client_id,
-                },
-            }
-            # The identity's access to the key must exist before Azure validates the encryption block.
-            depends_on.append(args.key.key_access)
+        key = args.key
+        identity = cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED)
+        encryption = None
+        if key is not None:
+            identity = cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.USER_ASSIGNED,
+                                                      user_assigned_identities=[key.identity_id])
+            encryption = cognitiveservices.EncryptionArgs(
+                key_source="Microsoft.KeyVault",
+                key_vault_properties=cognitiveservices.KeyVaultPropertiesArgs(
+                    key_vault_uri=key.vault_uri, key_name=key.key_name, key_version=key.key_version,
+                    identity_client_id=key.identity_client_id))
         account = cognitiveservices.Account(
             f"{name}-account", account_name=args.account_name, resource_group_name=args.resource_group_name,
-            location=args.location, kind=s.kind, sku={"name": s.sku}, identity=identity, properties=properties,
-            tags=dict(args.tags), opts=data_opts(self, args.protect, depends_on))
+            location=args.location, kind=s.kind, sku=cognitiveservices.SkuArgs(name=s.sku), identity=identity,
+            properties=cognitiveservices.AccountPropertiesArgs(
+                # Required for Entra ID tokens and private endpoints; global and immutable, so it is the account name.
+                custom_sub_domain_name=args.account_name,
+                public_network_access="Disabled",
+                network_acls=cognitiveservices.NetworkRuleSetArgs(
+                    default_action="Deny", bypass=s.network_bypass, ip_rules=[], virtual_network_rules=[]),
+                disable_local_auth=True,
+                restrict_outbound_network_access=True,
+                allowed_fqdn_list=list(s.allowed_fqdns),
+                dynamic_throttling_enabled=s.dynamic_throttling,
+                encryption=encryption,
+                restore=True if s.restore else None,
+            ),
+            tags=dict(args.tags),
+            # The identity's access to the key must exist before Azure validates the encryption block.
+            opts=data_opts(self, args.protect, [key.key_access] if key is not None else []))
 
         policies = {
             key: cognitiveservices.RaiPolicy(
                 f"{name}-filter-{key}", rai_policy_name=key, account_name=account.name,
                 resource_group_name=args.resource_group_name, tags=dict(args.tags),
-                properties={"base_policy_name": spec.base_policy, "mode": spec.mode,
-                            "content_filters": content_filters(spec)},
+                properties=cognitiveservices.RaiPolicyPropertiesArgs(
+                    base_policy_name=spec.base_policy, mode=spec.mode, content_filters=content_filters(spec)),
                 opts=pulumi.ResourceOptions(parent=self))
             for key, spec in args.content_filters.items()
             if any(d.content_filter == key for d in args.deployments)
         }
         self.deployments = {}
-        previous: Optional[pulumi.Resource] = None
+        previous: pulumi.Resource | None = None
         for d in args.deployments:
             policy = policies[d.content_filter]
             after: list[pulumi.Resource] = [policy]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 from pulumi_azure_native import authorization, monitor, network
@@ -118,15 +117,15 @@ class DiagnosticsSpec:
 def diagnostic_setting(name: str, resource_id: pulumi.Input[str], spec: DiagnosticsSpec,
                        parent: pulumi.Resource) -> monitor.DiagnosticSetting:
     """Send the resource's logs and AllMetrics to the workspace, in resource-specific tables where supported."""
-    logs = [{"category": c, "enabled": True} for c in spec.categories]
-    logs += [{"category_group": g, "enabled": True} for g in spec.category_groups]
+    logs = [monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in spec.categories]
+    logs += [monitor.DiagnosticsLogSettingsArgs(category_group=g, enabled=True) for g in spec.category_groups]
     return monitor.DiagnosticSetting(
         name,
         name="to-log-analytics",
         resource_uri=resource_id,
         workspace_id=spec.workspace_id,
         logs=logs,
-        metrics=[{"category": "AllMetrics", "enabled": True}] if spec.metrics else [],
+        metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if spec.metrics else [],
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
@@ -144,8 +143,8 @@ def delete_lock(name: str, scope: pulumi.Input[str], what: str, parent: pulumi.R
     )
 
 
-def data_opts(parent: pulumi.Resource, protect: bool, depends_on: Optional[Sequence[pulumi.Resource]] = None,
-              ignore_changes: Optional[list[str]] = None) -> pulumi.ResourceOptions:
+def data_opts(parent: pulumi.Resource, protect: bool, depends_on: Sequence[pulumi.Resource] | None = None,
+              ignore_changes: list[str] | None = None) -> pulumi.ResourceOptions:
     """Options for a resource that holds data: `protect` from the stack, so `pulumi destroy` cannot remove it."""
     return pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on or []),
                                   ignore_changes=ignore_changes)

@@ -12,7 +12,7 @@ from .model import Settings
 from .parse import TOP_LEVEL_KEYS, parse_settings
 from .reader import SettingsError
 
-__all__ = ["Settings", "SettingsError", "TOP_LEVEL_KEYS", "decode_config_value", "load_settings", "parse_settings"]
+__all__ = ["TOP_LEVEL_KEYS", "Settings", "SettingsError", "decode_config_value", "load_settings", "parse_settings"]
 
 
 def decode_config_value(value: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -11,7 +10,7 @@ class ResidencySettings:
     """Where prompts, keys and logs may live: the regions allowed and how far a deployment SKU may carry data."""
 
     mode: str
-    data_zone: Optional[str]
+    data_zone: str | None
     allowed_regions: tuple[str, ...]
     allowed_skus: frozenset[str]
 
@@ -22,16 +21,16 @@ class RegionSettings:
 
     location: str
     code: str
-    vnet_address_space: Optional[str] = None
-    private_endpoint_subnet: Optional[str] = None
-    existing_subnet_id: Optional[str] = None
+    vnet_address_space: str | None = None
+    private_endpoint_subnet: str | None = None
+    existing_subnet_id: str | None = None
 
     @property
     def creates_network(self) -> bool:
         return self.existing_subnet_id is None
 
     @property
-    def existing_vnet_id(self) -> Optional[str]:
+    def existing_vnet_id(self) -> str | None:
         """The VNet of an existing subnet id, for linking private DNS zones to it."""
         if self.existing_subnet_id is None:
             return None

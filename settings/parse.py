@@ -9,7 +9,7 @@ import datetime as dt
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 from . import catalog
 from .model import (
@@ -50,7 +50,7 @@ _ZONE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.Network/privateDnsZones/(?P<zone>[
 _WORKSPACE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.OperationalInsights/workspaces/[^/]+$", re.IGNORECASE)
 
 
-def parse_settings(raw: Mapping[str, Any], stack: str, today: Optional[dt.date] = None) -> Settings:
+def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = None) -> Settings:
     """Validate `raw` (top-level config key -> decoded value) and return frozen settings, or raise SettingsError."""
     r = Reader()
     today = today or dt.date.today()
@@ -91,7 +91,7 @@ def parse_settings(raw: Mapping[str, Any], stack: str, today: Optional[dt.date] 
     return settings
 
 
-def _regions(r: Reader, raw: Mapping[str, Any], cloud: Optional[str]) -> tuple[RegionSettings, ...]:
+def _regions(r: Reader, raw: Mapping[str, Any], cloud: str | None) -> tuple[RegionSettings, ...]:
     entries = r.items(raw.get("regions"), "regions")
     if not entries and "regions" not in raw:
         r.missing("regions", "a list of one or more regions, each with location and a network")
@@ -126,7 +126,8 @@ def _regions(r: Reader, raw: Mapping[str, Any], cloud: Optional[str]) -> tuple[R
             r.problem(f"{key}.privateEndpointSubnet", str(subnet), f"a range inside vnetAddressSpace {vnet}",
                       "is outside the VNet")
         if subnet is not None and subnet.prefixlen > 28:
-            r.problem(f"{key}.privateEndpointSubnet", str(subnet), "a prefix of /28 or larger (Azure keeps 5 addresses)",
+            r.problem(f"{key}.privateEndpointSubnet", str(subnet),
+                      "a prefix of /28 or larger (Azure keeps 5 addresses)",
                       "is too small")
         if vnet is not None:
             for other_key, other in networks:
@@ -168,7 +169,7 @@ def _residency(r: Reader, raw: Mapping[str, Any], regions: tuple[RegionSettings,
     return ResidencySettings(mode or "regional", zone, tuple(allowed), skus)
 
 
-def _dns(r: Reader, raw: Mapping[str, Any], cloud: Optional[str]) -> DnsSettings:
+def _dns(r: Reader, raw: Mapping[str, Any], cloud: str | None) -> DnsSettings:
     item = r.obj(raw.get("privateDns"), "privateDns", ("existingZoneIds",))
     ids = r.obj(item.get("existingZoneIds"), "privateDns.existingZoneIds", ("openai", "cognitiveservices", "vault"))
     if not ids:
@@ -195,7 +196,7 @@ def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSet
         "softDeleteRetentionDays", "customerManagedKey"))
     sku = r.enum(item, "sku", "keyVault.sku", catalog.VAULT_SKUS, "standard")
     key_type = r.enum(item, "keyType", "keyVault.keyType", catalog.KEY_TYPES, "RSA")
-    key_size = r.enum(item, "keySize", "keyVault.keySize", catalog.KEY_SIZES, 2048)
+    key_size = r.enum(item, "keySize", "keyVault.keySize", catalog.KEY_SIZES, 2048)  # type: ignore[arg-type]
     if key_type == "RSA-HSM" and sku == "standard":
         r.problem("keyVault.sku", sku, "premium when keyVault.keyType is RSA-HSM (HSM keys need a premium vault)")
     rotate_after = r.duration(item, "rotateAfter", "keyVault.rotateAfter", "P180D")
@@ -218,7 +219,7 @@ def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSet
             if day <= today:
                 r.problem("keyVault.keyExpiresOn", expires_on, f"a date after today ({today.isoformat()})",
                           "is in the past: the account could not use the key")
-            epoch = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
+            epoch = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
     retention = r.integer(item, "softDeleteRetentionDays", "keyVault.softDeleteRetentionDays", 7, 90, 90)
     cmk = r.boolean(item, "customerManagedKey", "keyVault.customerManagedKey", True)
     return KeyVaultSettings(sku, key_type, key_size, rotate_after, lifetime, notify, expires_on, epoch,
@@ -233,7 +234,8 @@ def _account(r: Reader, raw: Mapping[str, Any]) -> AccountSettings:
     fqdns: list[str] = []
     for i, fqdn in enumerate(r.items(item.get("allowedFqdns"), "account.allowedFqdns")):
         if not isinstance(fqdn, str) or not _FQDN_RE.match(fqdn):
-            r.problem(f"account.allowedFqdns[{i}]", fqdn, "a lower-case host name such as contoso.blob.core.windows.net")
+            r.problem(f"account.allowedFqdns[{i}]", fqdn,
+                      "a lower-case host name such as contoso.blob.core.windows.net")
         else:
             fqdns.append(fqdn)
     restore = r.boolean(item, "restore", "account.restore", False)
@@ -336,7 +338,7 @@ def _access(r: Reader, raw: Mapping[str, Any]) -> tuple[RoleAssignmentSettings, 
         item = r.obj(entry, key, ("principalId", "principalType", "role", "scope", "description"))
         principal = r.guid(item, "principalId", f"{key}.principalId")
         principal_type = r.enum(item, "principalType", f"{key}.principalType", catalog.PRINCIPAL_TYPES)
-        role = item.get("role")
+        role: str | None = item.get("role")
         if role in catalog.PRIVILEGED_ROLES:
             r.problem(f"{key}.role", role, choices(catalog.ASSIGNABLE_ROLES),
                       "is privileged and is never granted from stack config")
@@ -345,7 +347,7 @@ def _access(r: Reader, raw: Mapping[str, Any]) -> tuple[RoleAssignmentSettings, 
             role = r.enum(item, "role", f"{key}.role", catalog.ASSIGNABLE_ROLES)
         scope = r.enum(item, "scope", f"{key}.scope", catalog.ACCESS_SCOPES, "account")
         description = r.string(item, "description", f"{key}.description", "", allowed="a string")
-        if None in (principal, principal_type, role, scope):
+        if principal is None or principal_type is None or role is None or scope is None:
             continue
         if (principal.lower(), role, scope) in seen:
             r.problem(key, f"{principal} {role} on {scope}", "each principal, role and scope once", "is listed twice")
@@ -362,7 +364,7 @@ def _monitoring(r: Reader, raw: Mapping[str, Any], regions: tuple[RegionSettings
     locations = [region.location for region in regions]
     workspaces_raw = r.obj(item.get("existingWorkspaceIds"), "monitoring.existingWorkspaceIds", locations)
     workspaces: dict[str, str] = {}
-    for location, value in workspaces_raw.items():
+    for location in workspaces_raw:
         key = f"monitoring.existingWorkspaceIds.{location}"
         if location in locations:
             ws = r.string(workspaces_raw, location, key, pattern=_WORKSPACE_ID_RE,
@@ -417,7 +419,7 @@ def _protection(r: Reader, raw: Mapping[str, Any]) -> ProtectionSettings:
                               r.boolean(item, "locks", "protection.locks", False))
 
 
-def _tags(r: Reader, raw: Mapping[str, Any], environment: Optional[str]) -> dict[str, str]:
+def _tags(r: Reader, raw: Mapping[str, Any], environment: str | None) -> dict[str, str]:
     item = r.obj(raw.get("tags"), "tags", _any_key(raw.get("tags")))
     tags: dict[str, str] = {}
     for name, value in item.items():

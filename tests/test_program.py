@@ -1,9 +1,10 @@
-"""The program under the mock engine: the exact properties Azure receives, ordering, names, protection, tags, outputs."""
+"""The program under the mock engine: exact Azure properties, ordering, names, protection, tags and outputs."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import re
 from typing import Any
 
@@ -98,7 +99,7 @@ def test_deployments_are_created_one_at_a_time(dev_graph: Graph) -> None:
     order = [d.get("name", d["model"]) for d in stack_values("dev")["deployments"]]
     deployments = sorted(dev_graph.by_type(DEPLOYMENT), key=lambda d: order.index(d.inputs["deploymentName"]))
     assert len(deployments) == 8
-    for previous, current in zip(deployments, deployments[1:]):
+    for previous, current in itertools.pairwise(deployments):
         assert previous.urn in current.dependencies, f"{current.name} must wait for {previous.name}"
     assert not any(d.urn in deployments[0].dependencies for d in deployments[1:])
 
@@ -232,7 +233,8 @@ def test_key_is_rsa_2048_with_rotation_and_expiry(prod_graph: Graph, dev_graph: 
     props = key["properties"]
     assert props["kty"] == "RSA-HSM" and props["keySize"] == 2048
     assert props["keyOps"] == ["wrapKey", "unwrapKey"]
-    assert props["attributes"] == {"enabled": True, "expires": 1861833600}  # 2028-12-31T00:00:00Z
+    # 2028-12-31T00:00:00Z; the SDK sends exportable: false, so the key never leaves the vault.
+    assert props["attributes"] == {"enabled": True, "expires": 1861833600, "exportable": False}
     assert props["rotationPolicy"] == {
         "attributes": {"expiryTime": "P1Y"},
         "lifetimeActions": [{"trigger": {"timeAfterCreate": "P180D"}, "action": {"type": "rotate"}},

@@ -11,7 +11,6 @@ import pytest
 from offline.engine import AzureMocks, RecordingMonitor, run_program, stack_config
 from settings import SettingsError, load_settings, parse_settings
 from settings.catalog import MODEL_CATALOG, ROLE_IDS
-
 from tests.support import stack_values
 
 TODAY = dt.date(2026, 11, 28)
