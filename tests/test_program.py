@@ -401,6 +401,8 @@ def test_outputs_describe_each_region(prod_graph: Graph) -> None:
     assert swc["keyVaultUri"] == "https://kv-aoai-prod-swc.vault.azure.net/"
     assert swc["keyId"] == one(prod_graph, KEY, "swc").id
     assert swc["workspaceId"] == one(prod_graph, WORKSPACE, "swc").id
+    assert {"principalId": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04", "principalType": "ServicePrincipal",
+            "role": "Cognitive Services OpenAI User", "scope": "account"} in swc["access"]
     assert swc["deployments"]["gpt-4o"] == {"model": "gpt-4o", "version": "2024-11-20", "sku": "ProvisionedManaged",
                                             "capacity": 100}
 
