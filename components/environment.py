@@ -107,6 +107,7 @@ class RegionalEnvironment(pulumi.ComponentResource):
             "keyId": cmk.key_id,
             "keyUriWithVersion": cmk.key_uri_with_version,
             "workspaceId": monitoring.workspace_id,
+            "workspaceCustomerId": monitoring.workspace_customer_id,
             # For access reviews: who holds which role where, as configured (the CMK identity's grant is in keyId).
             "access": [{"principalId": g.principal_id, "principalType": g.principal_type, "role": g.role,
                         "scope": g.scope} for g in s.access],

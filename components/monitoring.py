@@ -36,6 +36,8 @@ class Monitoring(pulumi.ComponentResource):
 
     workspace_id: pulumi.Output[str]
     """The workspace every diagnostic setting of the region sends to."""
+    workspace_customer_id: pulumi.Output[str] | None
+    """The workspace's customer id (what `az monitor log-analytics query` takes); None for an existing workspace."""
     action_group_id: pulumi.Output[str] | None
     """The action group alerts notify, or None when no e-mail receivers are configured."""
 
@@ -43,6 +45,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("aoai:monitoring:Monitoring", name, None, opts)
         if args.existing_workspace_id is not None:
             self.workspace_id = pulumi.Output.from_input(args.existing_workspace_id)
+            self.workspace_customer_id = None
         else:
             workspace = operationalinsights.Workspace(
                 f"{name}-workspace", workspace_name=f"log-{args.base_name}",
@@ -52,6 +55,7 @@ class Monitoring(pulumi.ComponentResource):
                 features={"disable_local_auth": True, "enable_log_access_using_only_resource_permissions": True},
                 opts=data_opts(self, args.protect))
             self.workspace_id = workspace.id
+            self.workspace_customer_id = workspace.customer_id
             if args.locks:
                 delete_lock(f"{name}-workspace-lock", workspace.id, "audit and request logs", parent=self)
         self.action_group_id = None

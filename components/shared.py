@@ -116,7 +116,7 @@ class DiagnosticsSpec:
 
 def diagnostic_setting(name: str, resource_id: pulumi.Input[str], spec: DiagnosticsSpec,
                        parent: pulumi.Resource) -> monitor.DiagnosticSetting:
-    """Send the resource's logs and AllMetrics to the workspace, in resource-specific tables where supported."""
+    """Send the resource's logs and AllMetrics to the workspace (they land in the AzureDiagnostics table)."""
     logs = [monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in spec.categories]
     logs += [monitor.DiagnosticsLogSettingsArgs(category_group=g, enabled=True) for g in spec.category_groups]
     return monitor.DiagnosticSetting(
