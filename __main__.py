@@ -7,11 +7,13 @@ from components.environment import RegionalEnvironment, RegionalEnvironmentArgs,
 from settings import load_settings
 
 settings = load_settings()  # every config problem is reported here, before any resource is registered
-tenant_id = authorization.get_client_config_output().tenant_id
+client = authorization.get_client_config_output()  # the deploying principal's tenant and subscription
 zones = shared_dns_zones(settings)
 regions = {
     region.location: RegionalEnvironment(
-        settings.base_name(region), RegionalEnvironmentArgs(settings, region, zones, tenant_id)).outputs
+        settings.base_name(region),
+        RegionalEnvironmentArgs(settings, region, zones, client.tenant_id, client.subscription_id),
+    ).outputs
     for region in settings.regions
 }
 pulumi.export("environment", settings.environment)

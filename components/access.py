@@ -20,6 +20,7 @@ class AccessArgs:
     scopes: Mapping[str, pulumi.Input[str]]
     # Stable text per scope for the assignment GUIDs (the resource's name), known before Azure returns ids.
     scope_keys: Mapping[str, str]
+    subscription_id: pulumi.Input[str]
 
 
 class Access(pulumi.ComponentResource):
@@ -37,5 +38,5 @@ class Access(pulumi.ComponentResource):
                 f"{name}-{grant.scope}-{grant.principal_id[:8]}-{grant.role_id[:8]}",
                 args.scopes[grant.scope], scope_key,
                 RoleGrant(grant.principal_id, grant.principal_type, grant.role, grant.principal_id, grant.description),
-                parent=self)
+                args.subscription_id, parent=self)
         self.register_outputs({"assignments": len(args.grants)})

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import resources
 
-from settings.catalog import DNS_ZONES, LOG_CATEGORY_GROUPS
+from settings.catalog import ACCOUNT_ZONE_KEYS, DNS_ZONES, LOG_CATEGORY_GROUPS
 from settings.model import RegionSettings, Settings
 
 from .access import Access, AccessArgs
@@ -25,6 +25,7 @@ def shared_dns_zones(settings: Settings) -> PrivateDnsZones:
     return PrivateDnsZones(
         f"{settings.name_prefix}-{settings.environment}-dns",
         PrivateDnsZonesArgs(
+            zone_keys=(*ACCOUNT_ZONE_KEYS[settings.account.kind], "vault"),
             zone_names=DNS_ZONES[settings.cloud], location=primary.location,
             resource_group_name=f"rg-{settings.name_prefix}-{settings.environment}-dns",
             existing_zone_ids=settings.dns.existing_zone_ids, tags=settings.tags))
@@ -38,6 +39,7 @@ class RegionalEnvironmentArgs:
     region: RegionSettings
     zones: PrivateDnsZones
     tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
 
 
 class RegionalEnvironment(pulumi.ComponentResource):
@@ -68,7 +70,8 @@ class RegionalEnvironment(pulumi.ComponentResource):
             alert_emails=s.monitoring.alert_emails, protect=protect, locks=locks, tags=tags), opts=child)
         cmk = CustomerManagedKey(f"{name}-cmk", CustomerManagedKeyArgs(
             vault_name=s.vault_name(region), base_name=base, location=region.location,
-            resource_group_name=group.name, tenant_id=args.tenant_id, settings=s.key_vault,
+            resource_group_name=group.name, tenant_id=args.tenant_id, subscription_id=args.subscription_id,
+            settings=s.key_vault,
             subnet_id=net.subnet_id, vault_dns_zone_id=args.zones.zone_ids["vault"],
             workspace_id=monitoring.workspace_id, protect=protect, locks=locks, tags=tags), opts=child)
         categories = s.monitoring.account_log_categories
@@ -89,7 +92,8 @@ class RegionalEnvironment(pulumi.ComponentResource):
                 grants=s.access,
                 scopes={"account": account.account_id, "keyVault": cmk.vault_id,
                         "workspace": monitoring.workspace_id},
-                scope_keys={"account": base, "keyVault": s.vault_name(region), "workspace": f"log-{base}"}),
+                scope_keys={"account": base, "keyVault": s.vault_name(region), "workspace": f"log-{base}"},
+                subscription_id=args.subscription_id),
                 opts=child)
         if s.monitoring.alerts.enabled and monitoring.action_group_id is not None:
             Alerts(f"{name}-alerts", AlertsArgs(

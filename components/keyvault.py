@@ -34,6 +34,7 @@ class CustomerManagedKeyArgs:
     location: str
     resource_group_name: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
     settings: KeyVaultSettings
     subnet_id: pulumi.Input[str]
     vault_dns_zone_id: pulumi.Input[str]
@@ -121,7 +122,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
             f"{name}-key-access", key.id, f"{args.vault_name}/keys/{KEY_NAME}",
             RoleGrant(identity.principal_id, "ServicePrincipal", CMK_ROLE, f"{args.base_name}/identity",
                       "Azure OpenAI account reads its customer-managed key"),
-            parent=self)
+            args.subscription_id, parent=self)
         private_endpoint(
             f"{name}-pe",
             PrivateEndpointSpec(vault.id, "vault", args.subnet_id, {"vault": args.vault_dns_zone_id}, args.location,

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network, privatedns, resources
 
-# Zones every environment needs: the account resolves through both OpenAI zones, the vault through its own.
-ZONE_KEYS = ("openai", "cognitiveservices", "vault")
-
 
 @dataclass(frozen=True)
 class PrivateDnsZonesArgs:
-    """Zone names for the cloud, and either a resource group to create them in or the ids of existing hub zones."""
+    """The zones needed (keys into `zone_names`), and either a resource group to create them in or the ids of
+    existing hub zones."""
 
+    zone_keys: tuple[str, ...]
     zone_names: Mapping[str, str]
     location: str
     resource_group_name: str
@@ -27,7 +26,7 @@ class PrivateDnsZones(pulumi.ComponentResource):
     """The private DNS zones, global and shared by every region; or, in hub and spoke, the hub's zones by id."""
 
     zone_ids: dict[str, pulumi.Output[str]]
-    """Zone key (openai, cognitiveservices, vault) -> private DNS zone resource id."""
+    """Zone key (openai, cognitiveservices, vault, and aiservices for AIServices accounts) -> zone resource id."""
     resource_group_name: pulumi.Output[str] | None
     """The resource group holding created zones (None when the zones are the hub's)."""
 
@@ -35,7 +34,7 @@ class PrivateDnsZones(pulumi.ComponentResource):
         super().__init__("aoai:network:PrivateDnsZones", name, None, opts)
         if args.existing_zone_ids:
             self.resource_group_name = None
-            self.zone_ids = {k: pulumi.Output.from_input(args.existing_zone_ids[k]) for k in ZONE_KEYS}
+            self.zone_ids = {k: pulumi.Output.from_input(args.existing_zone_ids[k]) for k in args.zone_keys}
         else:
             group = resources.ResourceGroup(
                 f"{name}-rg", resource_group_name=args.resource_group_name, location=args.location,
@@ -46,7 +45,7 @@ class PrivateDnsZones(pulumi.ComponentResource):
                     f"{name}-{key}", private_zone_name=args.zone_names[key], resource_group_name=group.name,
                     location="global", tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self),
                 ).id
-                for key in ZONE_KEYS
+                for key in args.zone_keys
             }
         self.register_outputs({"zoneIds": self.zone_ids})
 

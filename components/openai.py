@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import cognitiveservices
 
-from settings.catalog import CONTENT_FILTER_CATEGORIES
+from settings.catalog import ACCOUNT_ZONE_KEYS, CONTENT_FILTER_CATEGORIES
 from settings.model import AccountSettings, ContentFilterSettings, DeploymentSettings
 
 from .shared import (
@@ -147,7 +147,7 @@ class OpenAIAccount(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after))
 
-        zone_keys = ("openai", "cognitiveservices")
+        zone_keys = ACCOUNT_ZONE_KEYS[s.kind]
         private_endpoint(
             f"{name}-pe",
             PrivateEndpointSpec(account.id, "account", args.subnet_id, {k: args.dns_zone_ids[k] for k in zone_keys},

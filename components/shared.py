@@ -24,12 +24,12 @@ def deterministic_guid(*parts: str) -> str:
     return str(uuid.uuid5(_ASSIGNMENT_NAMESPACE, "|".join(parts)))
 
 
-def role_definition_id(scope: pulumi.Input[str], role: str) -> pulumi.Output[str]:
-    """The subscription-qualified id of a built-in role, the subscription taken from the scope's resource id."""
+def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    """The subscription-qualified id of a built-in role. Built from the deploying subscription (known at preview),
+    not from the scope's id (unknown until the resource exists), so a first preview's policies can judge the role."""
     role_guid = ROLE_IDS[role]
-    return pulumi.Output.from_input(scope).apply(
-        lambda s: "/".join(s.split("/")[:3]) + f"/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
-    )
+    return pulumi.Output.concat("/subscriptions/", subscription_id,
+                                f"/providers/Microsoft.Authorization/roleDefinitions/{role_guid}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class RoleGrant:
 
 
 def assign_role(name: str, scope: pulumi.Input[str], scope_key: str, grant: RoleGrant,
-                parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> authorization.RoleAssignment:
+                subscription_id: pulumi.Input[str], parent: pulumi.Resource,
+                depends_on: Sequence[pulumi.Resource] = ()) -> authorization.RoleAssignment:
     """Grant `grant.role` on `scope`; the assignment's GUID name comes from the scope, principal and role."""
     return authorization.RoleAssignment(
         name,
@@ -53,7 +54,7 @@ def assign_role(name: str, scope: pulumi.Input[str], scope_key: str, grant: Role
         scope=scope,
         principal_id=grant.principal_id,
         principal_type=grant.principal_type,
-        role_definition_id=role_definition_id(scope, grant.role),
+        role_definition_id=role_definition_id(subscription_id, grant.role),
         description=grant.description or None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )

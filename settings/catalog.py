@@ -116,6 +116,11 @@ DNS_ZONES: dict[str, dict[str, str]] = {
     },
 }
 CLOUDS = tuple(DNS_ZONES)
+# The zones an account's private endpoint registers in, by account kind; the vault always uses "vault".
+ACCOUNT_ZONE_KEYS: dict[str, tuple[str, ...]] = {
+    "OpenAI": ("openai", "cognitiveservices"),
+    "AIServices": ("openai", "cognitiveservices", "aiservices"),
+}
 
 # Built-in role definition ids (REFERENCE: Built-in role definition ids). The policy pack keeps its own copy, and a
 # test holds the two equal.

@@ -68,9 +68,9 @@ def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = N
 
     regions = _regions(r, raw, cloud)
     residency = _residency(r, raw, regions)
-    dns = _dns(r, raw, cloud)
     key_vault = _key_vault(r, raw, today)
     account = _account(r, raw)
+    dns = _dns(r, raw, cloud, account.kind)
     models = _model_catalog(r, raw)
     filters = _content_filters(r, raw)
     deployments = _deployments(r, raw, models, filters, residency)
@@ -169,20 +169,21 @@ def _residency(r: Reader, raw: Mapping[str, Any], regions: tuple[RegionSettings,
     return ResidencySettings(mode or "regional", zone, tuple(allowed), skus)
 
 
-def _dns(r: Reader, raw: Mapping[str, Any], cloud: str | None) -> DnsSettings:
+def _dns(r: Reader, raw: Mapping[str, Any], cloud: str | None, kind: str | None) -> DnsSettings:
     item = r.obj(raw.get("privateDns"), "privateDns", ("existingZoneIds",))
-    ids = r.obj(item.get("existingZoneIds"), "privateDns.existingZoneIds", ("openai", "cognitiveservices", "vault"))
+    needed = (*catalog.ACCOUNT_ZONE_KEYS.get(kind or "OpenAI", ()), "vault")
+    ids = r.obj(item.get("existingZoneIds"), "privateDns.existingZoneIds", ("aiservices", *needed))
     if not ids:
         return DnsSettings()
     zones = catalog.DNS_ZONES[cloud or "public"]
     result: dict[str, str] = {}
-    for zone_key in ("openai", "cognitiveservices", "vault"):
+    for zone_key in needed:
         key = f"privateDns.existingZoneIds.{zone_key}"
         value = ids.get(zone_key)
         allowed = f"the resource id of the private DNS zone {zones[zone_key]}"
         match = _ZONE_ID_RE.match(value) if isinstance(value, str) else None
         if value is None:
-            r.missing(key, allowed + " (give all three zone ids, or none to create them)")
+            r.missing(key, allowed + f" (give all of {', '.join(needed)}, or none to create them)")
         elif match is None or match.group("zone").lower() != zones[zone_key]:
             r.problem(key, value, allowed)
         else:

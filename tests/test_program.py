@@ -414,3 +414,23 @@ def test_regions_are_independent_environments(prod_graph: Graph) -> None:
     french = one(prod_graph, ACCOUNT, "frc")
     assert french.inputs["properties"]["encryption"]["keyVaultProperties"]["keyVaultUri"] == (
         "https://kv-aoai-prod-frc.vault.azure.net/")
+
+
+def test_ai_services_account_also_registers_in_the_ai_services_zone() -> None:
+    raw = stack_values("dev")
+    graph = run_program("dev", config_overrides={"account": dict(raw["account"], kind="AIServices")})
+    zones = {z.inputs["privateZoneName"]: z.id for z in graph.by_type(ZONE)}
+    assert "privatelink.services.ai.azure.com" in zones and len(zones) == 4
+    endpoint = one(graph, PE, "openai-pe")
+    zone_group = next(g for g in graph.by_type(ZONE_GROUP) if g.parent == endpoint.urn)
+    assert {c["privateDnsZoneId"] for c in zone_group.inputs["privateDnsZoneConfigs"]} == {
+        zones["privatelink.openai.azure.com"], zones["privatelink.cognitiveservices.azure.com"],
+        zones["privatelink.services.ai.azure.com"]}
+    assert one(graph, ACCOUNT).inputs["kind"] == "AIServices"
+
+
+def test_role_definitions_come_from_the_deploying_subscription(prod_graph: Graph) -> None:
+    """Known at a first preview (unlike the scope's id), so the policy pack can judge the role before `up`."""
+    for assignment in prod_graph.by_type(ROLE):
+        assert assignment.inputs["roleDefinitionId"].startswith(
+            "/subscriptions/00000000-0000-4000-8000-00000000a0a1/providers/Microsoft.Authorization/roleDefinitions/")

@@ -206,3 +206,13 @@ def test_load_settings_reads_config_the_way_the_cli_passes_it(monkeypatch: pytes
 def test_role_table_has_every_reference_role() -> None:
     assert ROLE_IDS["Key Vault Crypto Service Encryption User"] == "e147488a-f6f5-4113-8e2d-b22465e65bf6"
     assert ROLE_IDS["Cognitive Services OpenAI User"] == "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+
+
+def test_ai_services_accounts_need_the_ai_services_zone_from_the_hub() -> None:
+    raw = stack_values("prod")
+    prefix = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub/providers/Microsoft.Network/"
+    raw["account"]["kind"] = "AIServices"
+    raw["privateDns"] = {"existingZoneIds": {key: prefix + f"privateDnsZones/{zone}" for key, zone in (
+        ("openai", "privatelink.openai.azure.com"), ("cognitiveservices", "privatelink.cognitiveservices.azure.com"),
+        ("vault", "privatelink.vaultcore.azure.net"))}}
+    assert any(p.startswith("privateDns.existingZoneIds.aiservices: is required") for p in problems(raw))

@@ -1,0 +1,388 @@
+"""Shared helpers: reading engine-shaped properties, ARM ids, policy config, and the two policy factories.
+
+Resource policies read a resource's inputs; stack policies read every resource's outputs. Both read camelCase engine
+properties, where numbers arrive as floats and lists and maps may be the SDK's unknown-checking proxies.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from .metadata import PolicyMeta, register
+from .tokens import label
+
+EXEMPTIONS = "exemptResources"
+UNKNOWN = object()
+"""Stands for a value that is not known until the update runs (an output of a resource not yet created)."""
+
+
+# --- reading properties ---------------------------------------------------------------------------------------
+
+def get(obj: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted camelCase path ('properties.networkAcls.defaultAction'), or `default` if absent."""
+    current = obj
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return default
+        current = current[part]
+    return default if current is None else current
+
+
+def get_or_unknown(obj: Any, path: str, default: Any = None) -> Any:
+    """Like `get`, but returns UNKNOWN instead of raising when the value is computed during preview."""
+    try:
+        return get(obj, path, default)
+    except UnknownValueError:
+        return UNKNOWN
+
+
+def items(value: Any) -> list[Any]:
+    """A list of the value's elements: [] for None, the elements of a sequence (not of a string)."""
+    if value is None or isinstance(value, (str, bytes, Mapping)):
+        return []
+    if isinstance(value, Sequence):
+        return list(value)
+    return []
+
+
+def keys(value: Any) -> list[str]:
+    """Keys of a map, or elements of a list: `identity.userAssignedIdentities` is a list of ids as input, a map
+    id -> {principalId, clientId} as output."""
+    if isinstance(value, Mapping):
+        return [str(k) for k in value]
+    return [str(v) for v in items(value)]
+
+
+def number(value: Any) -> float | None:
+    """A number as float (engine numbers are floats), or None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def show(value: Any) -> str:
+    """A value as a message shows it: 'text', 2048, true, [a, b], or 'not set'."""
+    if value is None or value is UNKNOWN:
+        return "not set" if value is None else "unknown until the update"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    return "[" + ", ".join(show(v) for v in items(value)) + "]"
+
+
+def names(values: Iterable[Any], conjunction: str = "and") -> str:
+    """Values quoted and joined for a message: 'a', 'b' and 'c' (or 'a', 'b' or 'c')."""
+    quoted = [show(v) for v in values]
+    if len(quoted) <= 1:
+        return "".join(quoted) or "(none)"
+    return ", ".join(quoted[:-1]) + f" {conjunction} " + quoted[-1]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Case-insensitive equality of two strings (Azure names, enum values and ids are case-insensitive)."""
+    return isinstance(a, str) and isinstance(b, str) and a.strip().lower() == b.strip().lower()
+
+
+def norm_id(value: Any) -> str:
+    """An ARM id or URI compared the way Azure compares them: case-insensitive, without a trailing slash."""
+    return value.strip().rstrip("/").lower() if isinstance(value, str) else ""
+
+
+def region(value: Any) -> str:
+    """A location normalized for comparison: 'Sweden Central' and 'swedencentral' are the same region."""
+    return value.replace(" ", "").lower() if isinstance(value, str) else ""
+
+
+_DURATION_RE = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T.*)?$", re.IGNORECASE)
+
+
+def duration_days(value: Any) -> float | None:
+    """Days in an ISO 8601 duration such as P90D, P1Y or P6M (years as 365 days, months as 30), else None."""
+    match = _DURATION_RE.match(value.strip()) if isinstance(value, str) else None
+    if match is None or not any(match.groups()[:4]):
+        return None
+    years, months, weeks, days = (int(g or 0) for g in match.groups()[:4])
+    return float(years * 365 + months * 30 + weeks * 7 + days)
+
+
+# --- ARM ids ----------------------------------------------------------------------------------------------------
+
+def scope_kind(scope: Any) -> str:
+    """What an ARM scope is: 'management group', 'subscription', 'resource group' or 'resource'."""
+    s = norm_id(scope)
+    parts = s.strip("/").split("/")
+    if s.startswith("/providers/microsoft.management/managementgroups/"):
+        return "management group"
+    if len(parts) == 2 and parts[0] == "subscriptions":
+        return "subscription"
+    if len(parts) == 4 and parts[0] == "subscriptions" and parts[2] == "resourcegroups":
+        return "resource group"
+    return "resource" if s else "unknown scope"
+
+
+def resource_group_id(resource_id: Any) -> str:
+    """The normalized id of the resource group an ARM id lives in ('' when it has none)."""
+    parts = norm_id(resource_id).strip("/").split("/")
+    if len(parts) >= 4 and parts[0] == "subscriptions" and parts[2] == "resourcegroups":
+        return "/" + "/".join(parts[:4])
+    return ""
+
+
+def resource_group_name(resource_id: Any) -> str:
+    """The name of the resource group an ARM id lives in, as written in the id ('' when it has none)."""
+    parts = resource_id.strip().strip("/").split("/") if isinstance(resource_id, str) else []
+    if len(parts) >= 4 and parts[0].lower() == "subscriptions" and parts[2].lower() == "resourcegroups":
+        return parts[3]
+    return ""
+
+
+def extension_target(extension_id: Any, provider_segment: str) -> str:
+    """The normalized id an extension resource applies to, from its own id: the part before
+    '/providers/<provider_segment>/' (e.g. 'Microsoft.Insights/diagnosticSettings')."""
+    s = norm_id(extension_id)
+    marker = f"/providers/{provider_segment.lower()}/"
+    return s.rsplit(marker, 1)[0] if marker in s else ""
+
+
+def child_parent(child_id: Any, collection: str) -> str:
+    """The normalized id of a child resource's parent: the part before '/<collection>/<name>'."""
+    s = norm_id(child_id)
+    marker = f"/{collection.lower()}/"
+    return s.rsplit(marker, 1)[0] if marker in s else ""
+
+
+# --- stack view -------------------------------------------------------------------------------------------------
+
+def resource_id(resource: PolicyResource) -> str:
+    """A stack resource's normalized ARM id, from its outputs."""
+    return norm_id(resource.props.get("id"))
+
+
+def depends_on(resource: PolicyResource, target_urn: str) -> bool:
+    """True when `resource` depends on `target_urn`, directly or through other resources."""
+    seen: set[str] = set()
+    pending = list(resource.dependencies)
+    while pending:
+        dep = pending.pop()
+        if dep.urn == target_urn:
+            return True
+        if dep.urn not in seen:
+            seen.add(dep.urn)
+            pending.extend(dep.dependencies)
+    return False
+
+
+class Stack:
+    """The resources of a stack, looked up by type and by ARM id."""
+
+    def __init__(self, resources: Sequence[PolicyResource]):
+        self.resources = list(resources)
+
+    def of_type(self, *tokens: str) -> list[PolicyResource]:
+        """Every resource of the given types, in registration order."""
+        return [r for r in self.resources if r.resource_type in tokens]
+
+    def by_id(self, *tokens: str) -> dict[str, PolicyResource]:
+        """Resources of the given types keyed by normalized ARM id."""
+        return {resource_id(r): r for r in self.of_type(*tokens) if resource_id(r)}
+
+
+def subject(resource_type: str, name: str) -> str:
+    """How a message names a resource: its kind and its Pulumi name, e.g. "Key Vault 'prod-cmk-vault'"."""
+    return f"{label(resource_type)} '{name}'"
+
+
+# --- policy config ----------------------------------------------------------------------------------------------
+
+Schema = dict[str, dict[str, Any]]
+
+
+def string_list(description: str, default: Sequence[str]) -> dict[str, Any]:
+    """A config property holding a list of strings."""
+    return {"type": "array", "items": {"type": "string"}, "default": list(default), "description": description}
+
+
+def integer_list(description: str, default: Sequence[int]) -> dict[str, Any]:
+    """A config property holding a list of integers."""
+    return {"type": "array", "items": {"type": "integer"}, "default": list(default), "description": description}
+
+
+def flag(description: str, default: bool) -> dict[str, Any]:
+    """A boolean config property."""
+    return {"type": "boolean", "default": default, "description": description}
+
+
+def integer(description: str, default: int, minimum: int = 0) -> dict[str, Any]:
+    """An integer config property with a lower bound."""
+    return {"type": "integer", "default": default, "minimum": minimum, "description": description}
+
+
+def choice(description: str, values: Sequence[str], default: str) -> dict[str, Any]:
+    """A string config property limited to `values`."""
+    return {"type": "string", "enum": list(values), "default": default, "description": description}
+
+
+def text(description: str, default: str) -> dict[str, Any]:
+    """A free-text string config property."""
+    return {"type": "string", "default": default, "description": description}
+
+
+def list_map(description: str, default: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """A config property mapping names to lists of strings (e.g. model -> approved versions)."""
+    return {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "default": {k: list(v) for k, v in default.items()}, "description": description}
+
+
+def text_map(description: str, default: Mapping[str, str]) -> dict[str, Any]:
+    """A config property mapping names to strings (e.g. workspace id -> region)."""
+    return {"type": "object", "additionalProperties": {"type": "string"}, "default": dict(default),
+            "description": description}
+
+
+class Config:
+    """A policy's config: the schema's defaults overlaid with what the CLI or a host passed.
+
+    The CLI applies schema defaults before configuring the pack, but the SDK does not: applying them here makes the
+    policy behave the same under both.
+    """
+
+    def __init__(self, given: Mapping[str, Any] | None, schema: Schema):
+        self._values: dict[str, Any] = {k: copy.deepcopy(v["default"]) for k, v in schema.items() if "default" in v}
+        self._values.update({k: v for k, v in (given or {}).items() if k != "enforcementLevel"})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def strings(self, key: str) -> list[str]:
+        """A list-of-strings property."""
+        return [str(v) for v in items(self._values[key])]
+
+    def numbers(self, key: str) -> list[float]:
+        """A list-of-numbers property, as floats."""
+        return [float(v) for v in items(self._values[key]) if number(v) is not None]
+
+    def flag(self, key: str) -> bool:
+        """A boolean property."""
+        return bool(self._values[key])
+
+    def number(self, key: str) -> float:
+        """A numeric property, as float."""
+        return float(self._values[key])
+
+    def text(self, key: str) -> str:
+        """A string property."""
+        return str(self._values[key])
+
+    def table(self, key: str) -> dict[str, list[str]]:
+        """A map-of-lists property."""
+        value = self._values[key]
+        return {str(k): [str(v) for v in items(vs)] for k, vs in value.items()} if isinstance(value, Mapping) else {}
+
+    def mapping(self, key: str) -> dict[str, str]:
+        """A map-of-strings property."""
+        value = self._values[key]
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+    def exempt(self, name: str, urn: str) -> bool:
+        """True when the resource is on this policy's reviewed exemption list (by Pulumi name or URN)."""
+        waived = set(self.strings(EXEMPTIONS)) if EXEMPTIONS in self._values else set()
+        return name in waived or urn in waived
+
+
+# --- policy factories -------------------------------------------------------------------------------------------
+
+class Violation(NamedTuple):
+    """A stack policy's finding: the message and the URN of the resource it is about."""
+
+    message: str
+    urn: str | None
+
+
+ResourceCheck = Callable[[ResourceValidationArgs, Config], Iterable[str]]
+StackCheck = Callable[[Stack, Config], Iterable[Violation]]
+
+
+def _schema(config: Schema) -> Schema:
+    schema = dict(config)
+    schema[EXEMPTIONS] = string_list(
+        "Pulumi names or URNs of resources this policy skips: a reviewed, recorded waiver.", [])
+    return schema
+
+
+def _framework(meta: PolicyMeta) -> PolicyComplianceFramework:
+    # The SDK takes one framework per policy: NIST 800-53 (the FedRAMP baseline) as primary, the rest in the text.
+    return PolicyComplianceFramework(name="NIST SP 800-53 (FedRAMP)", version="Rev. 5",
+                                     reference=", ".join(meta.controls.nist) or "-",
+                                     specification=meta.controls.summary())
+
+
+def _tags(meta: PolicyMeta) -> list[str]:
+    return [meta.concern, *[f"{fw}:{c}" for fw, cs in meta.controls.by_framework().items() for c in cs]]
+
+
+def resource_policy(meta: PolicyMeta, description: str, resource_types: Collection[str] | None, config: Schema,
+                    check: ResourceCheck,
+                    enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY) -> ResourceValidationPolicy:
+    """A policy over one resource's inputs, run for the given types only (None: every type); `check` yields
+    violation messages."""
+    register(meta)
+    schema = _schema(config)
+    types = None if resource_types is None else frozenset(resource_types)
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if types is not None and args.resource_type not in types:
+            return
+        cfg = Config(args.get_config(), schema)
+        if cfg.exempt(args.name, args.urn):
+            return
+        for message in check(args, cfg):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=meta.name, description=description, validate=validate, enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(properties=schema), display_name=meta.display_name, severity=meta.severity,
+        framework=_framework(meta), tags=_tags(meta), remediation_steps=meta.remediation)
+
+
+def stack_policy(meta: PolicyMeta, description: str, config: Schema, check: StackCheck,
+                 enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY) -> StackValidationPolicy:
+    """A policy over the whole stack's outputs; `check` yields (message, urn) violations."""
+    register(meta)
+    schema = _schema(config)
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        cfg = Config(args.get_config(), schema)
+        waived = {r.urn for r in args.resources if cfg.exempt(r.name, r.urn)}
+        for violation in check(Stack(args.resources), cfg):
+            if violation.urn not in waived:
+                report_violation(violation.message, violation.urn)
+
+    return StackValidationPolicy(
+        name=meta.name, description=description, validate=validate, enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(properties=schema), display_name=meta.display_name, severity=meta.severity,
+        framework=_framework(meta), tags=_tags(meta), remediation_steps=meta.remediation)

@@ -1,0 +1,30 @@
+"""The policy pack: every policy of every concern, and `build()` which serves them to the Pulumi CLI."""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, Policy, PolicyPack
+
+from . import access, account, deployments, encryption, monitoring, private_access, protection, residency, tagging
+
+PACK_NAME = "aoai-policies"
+DESCRIPTION = ("Azure OpenAI for regulated enterprises: private access, Entra ID only, customer-managed keys, data "
+               "residency, approved and filtered models, least privilege, audit logging, deletion protection, tags.")
+
+POLICIES: list[Policy] = [
+    *account.POLICIES,
+    *private_access.POLICIES,
+    *encryption.POLICIES,
+    *residency.POLICIES,
+    *deployments.POLICIES,
+    *access.POLICIES,
+    *monitoring.POLICIES,
+    *protection.POLICIES,
+    *tagging.POLICIES,
+]
+
+
+def build() -> None:
+    """Serve the pack over gRPC, as the CLI's policy host expects; prints the port and never returns."""
+    PolicyPack(name=PACK_NAME, policies=POLICIES, enforcement_level=EnforcementLevel.MANDATORY,
+               description=DESCRIPTION, display_name="Azure OpenAI regulated baseline", provider="azure-native",
+               tags=["azure", "azure-openai", "compliance"])

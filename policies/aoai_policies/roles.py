@@ -1,0 +1,38 @@
+"""Built-in Azure role definition ids: the pack's own copy (a test holds it equal to the program's table)."""
+
+from __future__ import annotations
+
+ROLE_IDS: dict[str, str] = {
+    "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+    "Cognitive Services OpenAI Contributor": "a001fd3d-188f-4b5d-821b-7da978bf7442",
+    "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",
+    "Cognitive Services Contributor": "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
+    "Azure AI Developer": "64702f94-c441-49e6-a78b-ef80e0188fee",
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Monitoring Reader": "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
+    "Log Analytics Reader": "73c42c96-874c-492b-b04d-ab87d138a893",
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c6a72d9d",
+}
+ROLE_NAMES: dict[str, str] = {role_id: name for name, role_id in ROLE_IDS.items()}
+
+# Roles that control the resource itself or who may access it.
+PRIVILEGED_ROLES = ("Owner", "Contributor", "User Access Administrator", "Cognitive Services Contributor")
+
+# The role the account's identity needs on its customer-managed key: get, wrapKey and unwrapKey, nothing more.
+CMK_ROLE = "Key Vault Crypto Service Encryption User"
+
+
+def role_guid(role_definition_id: str) -> str:
+    """The GUID at the end of a role definition id, lower-case ('' when there is none)."""
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower() if role_definition_id else ""
+
+
+def role_name(role_definition_id: str) -> str:
+    """The built-in role's name for a role definition id, or the GUID itself for roles not in the table."""
+    guid = role_guid(role_definition_id)
+    return ROLE_NAMES.get(guid, guid or "(none)")
