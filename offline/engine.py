@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import yaml
+from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
@@ -26,6 +27,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+_ABSENT = object()
 
 # A stable, obviously synthetic subscription and tenant for offline runs.
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-00000000a0a1"
@@ -112,28 +114,61 @@ def _guid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(parts)))
 
 
-class AzureMocks(mocks.Mocks):
-    """Answers each registration with the outputs Azure Resource Manager would return."""
+def _stand_in_for_unknowns(value: Any) -> Any:
+    """`value` with each unknown replaced by a placeholder string, which `_unknown_where_computed` turns back."""
+    if isinstance(value, Unknown):
+        return "unknown"
+    if isinstance(value, Mapping):
+        return {k: _stand_in_for_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stand_in_for_unknowns(v) for v in value]
+    return value
 
-    def __init__(self, cloud_suffixes: Optional[Mapping[str, str]] = None):
+
+def _unknown_where_computed(state: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """`state` with every value that Azure computed (absent from, or different to, the inputs) made unknown: what
+    a preview knows of a resource that is yet to be created is its inputs."""
+    result: dict[str, Any] = {}
+    for key, value in state.items():
+        given = inputs.get(key, _ABSENT)
+        if isinstance(value, Mapping) and isinstance(given, Mapping):
+            result[key] = _unknown_where_computed(value, given)
+        else:
+            result[key] = value if given is not _ABSENT and given == value else Unknown()
+    return result
+
+
+class AzureMocks(mocks.Mocks):
+    """Answers each registration with the outputs Azure Resource Manager would return.
+
+    With `computed=False` it answers as a first `pulumi preview` does for resources that do not exist yet: no id, and
+    every value Azure would compute (ids, names, principal and client ids, URIs) unknown, so inputs built from them
+    are unknown too.
+    """
+
+    def __init__(self, cloud_suffixes: Mapping[str, str] | None = None, computed: bool = True):
         self.suffixes = dict(cloud_suffixes or {"vault": "vault.azure.net", "openai": "openai.azure.com",
                                                 "cognitiveservices": "cognitiveservices.azure.com"})
+        self.computed = computed
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         if args.token == "azure-native:authorization:getClientConfig":
             return {"clientId": _guid("client"), "objectId": CLIENT_OBJECT_ID, "subscriptionId": SUBSCRIPTION_ID,
                     "tenantId": TENANT_ID}, []
         raise ValueError(f"offline engine: no mock for invoke {args.token}")
 
-    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[Optional[str], dict]:
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
         if not args.custom:
             return "", {}
-        inputs = dict(args.inputs)
+        # Before creation some inputs are unknown themselves; a stand-in lets the shapes below be computed.
+        inputs = dict(args.inputs) if self.computed else _stand_in_for_unknowns(dict(args.inputs))
         arm_id = self.arm_id(args.typ, args.name, inputs)
         state: dict[str, Any] = dict(inputs)
         state["id"] = arm_id
         state["name"] = arm_id.rstrip("/").split("/")[-1]
         state.update(self._computed(args.typ, arm_id, state))
+        if not self.computed:
+            return "", _unknown_where_computed(state, args.inputs)
         return arm_id, state
 
     def arm_id(self, type_: str, logical_name: str, inputs: Mapping[str, Any]) -> str:
@@ -223,7 +258,7 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def stack_config(stack: str, stack_file: Optional[Path] = None, project_dir: Path = PROJECT_DIR,
+def stack_config(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
                  ) -> tuple[str, dict[str, str]]:
     """The config the CLI would hand the program: the project's declared defaults, then the stack file's values,
     every value a string (structured values as JSON)."""
@@ -242,13 +277,14 @@ def stack_config(stack: str, stack_file: Optional[Path] = None, project_dir: Pat
     return project, {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def run_program(stack: str, stack_file: Optional[Path] = None, project_dir: Path = PROJECT_DIR,
-                preview: bool = False, config_overrides: Optional[Mapping[str, Any]] = None,
-                monitor: Optional[RecordingMonitor] = None) -> Graph:
+def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
+                preview: bool = False, config_overrides: Mapping[str, Any] | None = None,
+                monitor: RecordingMonitor | None = None, first_preview: bool = False) -> Graph:
     """Run `__main__.py` for `stack` under the mock engine and return every registration and the stack outputs.
 
     `config_overrides` replaces top-level keys of the project's namespace (tests use it to vary a stack).
     Settings errors propagate as `settings.SettingsError`; pass your own `monitor` to see what was registered first.
+    `first_preview` runs as a first `pulumi preview` of an empty stack: a dry run whose computed outputs are unknown.
     """
     project, config = stack_config(stack, stack_file, project_dir)
     for key, value in (config_overrides or {}).items():
@@ -258,7 +294,8 @@ def run_program(stack: str, stack_file: Optional[Path] = None, project_dir: Path
         else:
             config[full] = value if isinstance(value, str) else json.dumps(value)
 
-    monitor = monitor or RecordingMonitor(AzureMocks())
+    monitor = monitor or RecordingMonitor(AzureMocks(computed=not first_preview))
+    preview = preview or first_preview
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     ROOT.set(None)
@@ -268,5 +305,9 @@ def run_program(stack: str, stack_file: Optional[Path] = None, project_dir: Path
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     main = str(project_dir / "__main__.py")
-    _sync_await(run_in_stack(lambda: runpy.run_path(main, run_name="__main__") and None))
+
+    def run_main() -> None:
+        runpy.run_path(main, run_name="__main__")
+
+    _sync_await(run_in_stack(run_main))
     return Graph(project, stack, monitor.registrations, monitor.stack_outputs)

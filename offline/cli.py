@@ -1,0 +1,174 @@
+"""`python -m offline preview | check | report`: the resource tree, the policy gate and the compliance report of a
+stack, on a machine with neither the Pulumi CLI nor Azure.
+
+Exit codes are the gate's contract with CI: 0 no mandatory violation, 1 at least one, 2 the run could not be judged
+(a bad stack or policy config, or a policy pack that would not start), each with a message and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi import RunError
+
+from .analyzer_host import HostPool, PackStartError, PolicyPackHost, StackContext
+from .engine import PROJECT_DIR, Graph, run_program, stack_config
+from .gate import CheckResult, default_policy_config, run_check, stack_context
+from .policy_config import PolicyConfigError, load_policy_config
+from .render import check_lines, document, dumps, tree_lines, unknown_summary
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
+DEFAULT_PACK = PROJECT_DIR / "policies"
+
+
+class UsageError(Exception):
+    """A command-line value that cannot work (a file that does not exist); reported with exit code 2."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a gated run produced: the graph and the pack's verdicts (report renders both)."""
+
+    graph: Graph
+    result: CheckResult
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The three commands; `--json` on each, the gate's options on check and report."""
+    parser = argparse.ArgumentParser(prog="python -m offline", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{preview,check,report}")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+        sub.add_argument("--stack-file", type=Path, help="another stack file with the same stack's settings")
+        sub.add_argument("--as-first-preview", action="store_true",
+                         help="leave computed values (ids, principal ids, URIs) unknown, as a first preview does")
+
+    def gate(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--policy-pack", type=Path, default=DEFAULT_PACK, help="policy pack directory "
+                         "(default: policies/)")
+        sub.add_argument("--policy-config", type=Path, help="policy pack config "
+                         "(default: <pack>/config/<stack>.json when it exists)")
+
+    preview = commands.add_parser("preview", help="print the resource tree with each resource's key settings")
+    common(preview)
+    preview.add_argument("--json", type=Path, help="also write the machine-readable run to this file")
+    preview.set_defaults(handler=preview_command)
+
+    check = commands.add_parser("check", help="run the policy pack over the stack; exit 1 on mandatory violations")
+    common(check)
+    gate(check)
+    check.add_argument("--json", type=Path, help="also write resources and violations to this file")
+    check.set_defaults(handler=check_command)
+
+    report = commands.add_parser("report", help="write the Markdown compliance report for security review")
+    common(report)
+    gate(report)
+    report.add_argument("--out", type=Path, help="report file (default: build/report-<stack>.md)")
+    report.add_argument("--json", type=Path, help="also write resources and violations to this file")
+    report.set_defaults(handler=report_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, pool: HostPool | None = None) -> int:
+    """Run one command. A `pool` keeps policy packs running between calls (warm runs); without one, the pack
+    started for this call is stopped before returning."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace, HostPool], int] = args.handler
+    own_pool = pool is None
+    pool = pool or HostPool()
+    try:
+        return handler(args, pool)
+    except RunError as error:  # settings.SettingsError among them: the message lists every problem
+        return _fail(f"the stack configuration of {args.stack!r} cannot be used", str(error))
+    except (PolicyConfigError, PackStartError, UsageError) as error:
+        return _fail("the policy gate cannot run", str(error))
+    except FileNotFoundError as error:
+        return _fail("a file is missing", str(error))
+    except Exception:  # a bug in the program or a component: show where, still with the gate's exit code
+        return _fail(f"the program failed for stack {args.stack!r}", traceback.format_exc())
+    finally:
+        if own_pool:
+            pool.close()
+
+
+def _fail(what: str, detail: str) -> int:
+    print(f"error: {what}:\n{detail.rstrip()}", file=sys.stderr)
+    return EXIT_UNUSABLE
+
+
+def _stack_file(args: argparse.Namespace) -> Path | None:
+    """The --stack-file, refused early when it does not exist (else the engine reads Pulumi.<stack>.yaml)."""
+    if args.stack_file is not None and not args.stack_file.exists():
+        raise UsageError(f"no stack file {args.stack_file}")
+    return args.stack_file
+
+
+def program(args: argparse.Namespace) -> Graph:
+    """Run the program for the stack (settings errors propagate as RunError)."""
+    return run_program(args.stack, stack_file=_stack_file(args), first_preview=args.as_first_preview)
+
+
+def preview_command(args: argparse.Namespace, pool: HostPool) -> int:
+    """Print the resource tree; with --as-first-preview also which inputs stay unknown until apply."""
+    graph = program(args)
+    lines = tree_lines(graph)
+    if args.as_first_preview:
+        unknown = unknown_summary(graph)
+        lines += ["", f"Unknown until apply on a first preview ({len(unknown)} resources):", *unknown]
+    print("\n".join(lines))
+    _write_json(args.json, document(graph))
+    return EXIT_OK
+
+
+def gate_run(args: argparse.Namespace, pool: HostPool) -> Run:
+    """Start the pack, run the program while it boots, then analyze: the pack's startup costs nothing extra."""
+    pack_dir: Path = args.policy_pack
+    if not (pack_dir / "PulumiPolicy.yaml").exists():
+        raise PackStartError(f"no policy pack at {pack_dir} (PulumiPolicy.yaml is missing)")
+    config_path = args.policy_config
+    if config_path is not None and not config_path.exists():
+        raise UsageError(f"no policy config {config_path}")
+    config_path = config_path or default_policy_config(pack_dir, args.stack)
+    if config_path is not None:
+        load_policy_config(config_path)  # a malformed file fails here, before a second is spent on the program
+    project, config = stack_config(args.stack, _stack_file(args))
+    host: PolicyPackHost = pool.get(pack_dir, StackContext(project=project, stack=args.stack, config=config))
+    graph = program(args)
+    result = run_check(host, graph, config_path, stack_context(graph, config), first_preview=args.as_first_preview)
+    return Run(graph, result)
+
+
+def check_command(args: argparse.Namespace, pool: HostPool) -> int:
+    """Print the verdicts grouped by enforcement level; the exit code is the gate's."""
+    run = gate_run(args, pool)
+    print("\n".join(check_lines(run.result)))
+    _write_json(args.json, document(run.graph, run.result))
+    return run.result.exit_code
+
+
+def report_command(args: argparse.Namespace, pool: HostPool) -> int:
+    """Write the compliance report. It documents failures too, so a written report exits 0."""
+    from .report import compliance_report
+
+    run = gate_run(args, pool)
+    out: Path = args.out or PROJECT_DIR / "build" / f"report-{args.stack}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(compliance_report(run.graph, run.result, args.policy_pack))
+    _write_json(args.json, document(run.graph, run.result))
+    result = run.result
+    print(f"wrote {out}: {len(result.mandatory)} mandatory and {len(result.advisory)} advisory violation(s)")
+    return EXIT_OK
+
+
+def _write_json(path: Path | None, doc: dict[str, Any]) -> None:
+    """Write the --json document when one was asked for."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dumps(doc))

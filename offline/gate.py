@@ -1,0 +1,244 @@
+"""The policy gate: a captured resource graph analyzed by a served policy pack, as `pulumi preview --policy-pack` would.
+
+Analyze gets each custom resource's inputs (the engine sends inputs before a step), AnalyzeStack gets every resource of
+the stack, the root stack and the default provider included, with outputs (stack policies judge the end state), parent
+and dependencies. Diagnostics come back per policy; the pack's "can't run ... during preview" notes are kept apart as
+undecided, since a first preview cannot know the values those policies read.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .analyzer_host import Diagnostic, PackInfo, PolicyPackHost, PolicyTarget, ProviderRef, StackContext
+from .engine import PROJECT_DIR, ROOT_STACK_TYPE, Graph, Resource
+from .policy_config import PolicyConfig, PolicyConfigError, PolicySchema, load_policy_config, reconcile
+from .values import to_engine
+
+LEVEL_ORDER = {"mandatory": 0, "remediate": 1, "advisory": 2, "disabled": 3}
+_PREVIEW_NOTE = "during preview:"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A policy verdict against one resource (or the stack)."""
+
+    policy: str
+    enforcement_level: str
+    urn: str
+    message: str
+    severity: str = ""
+    stage: str = "resource"  # resource (Analyze, on inputs) or stack (AnalyzeStack, on outputs)
+
+    @property
+    def resource_name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+    @property
+    def resource_type(self) -> str:
+        return self.urn.split("::")[2].split("$")[-1] if self.urn.count("::") >= 3 else ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"policy": self.policy, "enforcementLevel": self.enforcement_level, "urn": self.urn,
+                "message": self.message, "severity": self.severity, "stage": self.stage}
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """A policy that could not decide because a value it reads is unknown until the resources exist."""
+
+    policy: str
+    urn: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"policy": self.policy, "urn": self.urn, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Everything one gate run found, ordered deterministically."""
+
+    stack: str
+    project: str
+    pack: PackInfo
+    config_source: str
+    levels: Mapping[str, str]
+    violations: tuple[Violation, ...]
+    undecided: tuple[Undecided, ...]
+    not_applicable: tuple[tuple[str, str, str], ...]
+    analyzed: int
+    first_preview: bool = False
+    policy_config: Mapping[str, PolicyConfig] = field(default_factory=dict)
+    unknown_policies: tuple[str, ...] = ()  # names in the config file that are no policy of the pack
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement_level == "mandatory"]
+
+    @property
+    def advisory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement_level == "advisory"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing mandatory failed, 1 otherwise (what `pulumi preview` returns with the pack)."""
+        return 1 if self.mandatory else 0
+
+    def verdicts(self) -> dict[str, str]:
+        """Per policy: 'pass', 'fail', 'undecided' or 'disabled' (the compliance report's column)."""
+        failed = {v.policy for v in self.violations}
+        undecided = {u.policy for u in self.undecided}
+        result = {}
+        for policy in self.pack.policies:
+            if self.levels.get(policy.name) == "disabled":
+                result[policy.name] = "disabled"
+            elif policy.name in failed:
+                result[policy.name] = "fail"
+            elif policy.name in undecided:
+                result[policy.name] = "undecided"
+            else:
+                result[policy.name] = "pass"
+        return result
+
+
+def root_stack_urn(graph: Graph) -> str:
+    """The engine's URN of the stack resource, parent of every top-level component."""
+    return f"urn:pulumi:{graph.stack}::{graph.project}::{ROOT_STACK_TYPE}::{graph.project}-{graph.stack}"
+
+
+def default_provider(graph: Graph, type_: str) -> ProviderRef:
+    """The default provider the engine would create for a resource's package, e.g. `default_3_29_0`."""
+    package = type_.split(":")[0]
+    try:
+        version = importlib.metadata.version(f"pulumi_{package.replace('-', '_')}")
+    except importlib.metadata.PackageNotFoundError:
+        version = ""
+    name = f"default_{version.replace('.', '_')}" if version else "default"
+    urn = f"urn:pulumi:{graph.stack}::{graph.project}::pulumi:providers:{package}::{name}"
+    return ProviderRef(urn, f"pulumi:providers:{package}", name, {"version": version} if version else {})
+
+
+def _target(graph: Graph, resource: Resource, properties: Mapping[str, Any]) -> PolicyTarget:
+    return PolicyTarget(
+        urn=resource.urn, type=resource.type, name=resource.name, properties=to_engine(properties),
+        protect=resource.protect, ignore_changes=tuple(resource.ignore_changes), parent=resource.parent,
+        dependencies=tuple(sorted(set(resource.dependencies))),
+        property_dependencies={k: tuple(sorted(set(v))) for k, v in sorted(resource.property_dependencies.items())},
+        provider=default_provider(graph, resource.type) if resource.custom else None)
+
+
+def resource_targets(graph: Graph) -> list[PolicyTarget]:
+    """What Analyze sees: each custom resource with its inputs, by URN."""
+    return [_target(graph, r, r.inputs) for r in sorted(graph.resources, key=lambda r: r.urn) if r.custom]
+
+
+def stack_targets(graph: Graph) -> list[PolicyTarget]:
+    """What AnalyzeStack sees: the root stack (its outputs are the stack outputs), the default providers and every
+    registration with its outputs (components have none recorded), by URN."""
+    root = PolicyTarget(urn=root_stack_urn(graph), type=ROOT_STACK_TYPE, name=f"{graph.project}-{graph.stack}",
+                        properties=to_engine(graph.outputs))
+    providers = {p.urn: p for p in (default_provider(graph, r.type) for r in graph.resources if r.custom)}
+    provider_targets = [PolicyTarget(urn=p.urn, type=p.type, name=p.name, properties=to_engine(p.properties),
+                                     parent=root.urn) for p in providers.values()]
+    resources = [_target(graph, r, r.outputs if r.custom else {}) for r in graph.resources]
+    return sorted([root, *provider_targets, *resources], key=lambda t: t.urn)
+
+
+def stack_context(graph: Graph, config: Mapping[str, str]) -> StackContext:
+    """The stack as ConfigureStack describes it to the pack: a preview (dry run) with the stack's config."""
+    return StackContext(project=graph.project, stack=graph.stack, config=dict(config), dry_run=True)
+
+
+def display_path(path: Path | None) -> str:
+    """A path inside the project as the project names it (policies/config/prod.json), so outputs do not depend on
+    where the checkout lives; "" for none."""
+    if path is None:
+        return ""
+    try:
+        return str(path.resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+def default_policy_config(pack_dir: Path, stack: str) -> Path | None:
+    """policies/config/<stack>.json when it exists: the file CI passes as --policy-pack-config."""
+    path = pack_dir / "config" / f"{stack}.json"
+    return path if path.exists() else None
+
+
+def configure(host: PolicyPackHost, config_path: Path | None) -> dict[str, PolicyConfig]:
+    """Reconcile the pack's defaults, its initial config and the config file, and send the result to the pack."""
+    assert host.client is not None and host.info is not None
+    info = host.info
+    given = load_policy_config(config_path) if config_path is not None else {}
+    schemas = [PolicySchema(p.name, p.enforcement_level, dict(p.config_properties), p.config_required)
+               for p in info.policies]
+    initial = {name: PolicyConfig(level, props) for name, (level, props) in info.initial_config.items()}
+    merged = reconcile(schemas, initial, given)
+    nameless = sorted(name for name, c in merged.items() if not c.enforcement_level)
+    if nameless:  # the CLI fails here too ("invalid enforcement level"), less helpfully
+        raise PolicyConfigError(f"{display_path(config_path)}: {', '.join(nameless)}: no policy of pack "
+                                f"{info.name} has this name (a typo?), and no enforcementLevel is given")
+    host.client.configure({name: (c.enforcement_level, c.properties) for name, c in merged.items()})
+    return merged
+
+
+def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, context: StackContext,
+              first_preview: bool = False, config_label: str | None = None) -> CheckResult:
+    """Configure the pack for this stack and analyze the graph: every resource, then the whole stack.
+    `config_label` is how outputs name the config file (default: its path)."""
+    host.connect()
+    assert host.client is not None and host.info is not None
+    host.client.configure_stack(context)
+    merged = configure(host, config_path)
+    levels = {p.name: merged[p.name].enforcement_level for p in host.info.policies}
+    unknown = tuple(sorted(set(merged) - set(levels) - {"all"}))
+
+    violations: set[Violation] = set()
+    undecided: set[Undecided] = set()
+    not_applicable: set[tuple[str, str, str]] = set()
+    targets = resource_targets(graph)
+    for target, result in zip(targets, host.client.analyze_all(targets), strict=True):
+        _collect(result.diagnostics, target.urn, "resource", violations, undecided)
+        not_applicable |= {(policy, target.urn, reason) for policy, reason in result.not_applicable}
+    everything = stack_targets(graph)
+    stack_urns = {t.urn for t in everything}
+    stack_result = host.client.analyze_stack(everything)
+    # As the CLI does: a stack diagnostic naming no resource of the stack is attributed to the root stack.
+    _collect(stack_result.diagnostics, root_stack_urn(graph), "stack", violations, undecided, stack_urns)
+    not_applicable |= {(policy, root_stack_urn(graph), reason) for policy, reason in stack_result.not_applicable}
+
+    return CheckResult(
+        stack=graph.stack, project=graph.project, pack=host.info,
+        config_source=config_label if config_label is not None else display_path(config_path),
+        levels=levels,
+        violations=tuple(sorted(violations, key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy,
+                                                           v.urn, v.message))),
+        undecided=tuple(sorted(undecided, key=lambda u: (u.policy, u.urn, u.message))),
+        not_applicable=tuple(sorted(not_applicable)), analyzed=len(targets), first_preview=first_preview,
+        unknown_policies=unknown,
+        policy_config=merged)
+
+
+def _collect(diagnostics: tuple[Diagnostic, ...], default_urn: str, stage: str, violations: set[Violation],
+             undecided: set[Undecided], known_urns: set[str] | None = None) -> None:
+    for d in diagnostics:
+        urn = d.urn if d.urn and (known_urns is None or d.urn in known_urns) else default_urn
+        if d.enforcement_level == "advisory" and f"can't run policy '{d.policy_name}'" in d.message \
+                and _PREVIEW_NOTE in d.message:
+            undecided.add(Undecided(d.policy_name, urn, d.message.split(_PREVIEW_NOTE, 1)[1].strip()))
+            continue
+        level = "mandatory" if d.enforcement_level == "remediate" else d.enforcement_level
+        violations.add(Violation(d.policy_name, level, urn, _own_message(d), d.severity, stage))
+
+
+def _own_message(d: Diagnostic) -> str:
+    """The pack prefixes each message with the policy's description; keep what the policy itself said."""
+    if d.message.startswith(d.description + "\n"):
+        return d.message[len(d.description) + 1:].strip()
+    return d.message.strip()

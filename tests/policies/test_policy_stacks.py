@@ -1,0 +1,199 @@
+"""The whole pack over the real program of each stack, run under the offline mock engine.
+
+Resource policies get each registration's inputs, stack policies every resource's outputs, as under the CLI. Each
+stack must pass under its own policy config; variants that break a rule, through stack config or by editing the
+captured graph (for what the program's settings refuse outright), must be caught by the right policy.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aoai_policies.pack import POLICIES
+from policy_harness import Finding, evaluate, mandatory, pack_config
+from pulumi_policy import EnforcementLevel, StackValidationPolicy
+
+from offline.engine import run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+
+def prod_setting(key: str, **changes: Any) -> Any:
+    """A top-level setting of Pulumi.prod.yaml, with some of its fields changed."""
+    value = copy.deepcopy(yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"][f"aoai-platform:{key}"])
+    if changes:
+        value.update(changes)
+    return value
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    return dict(Counter(f.policy for f in mandatory(findings)))
+
+
+def test_prod_passes_every_policy_under_its_config(program_graphs: Callable[[str], Any]) -> None:
+    findings = evaluate(program_graphs("prod"), pack_config("prod"))
+    assert [(f.policy, f.message) for f in findings] == []
+
+
+def test_dev_passes_every_mandatory_policy_and_warns_about_its_user_assignment(
+        program_graphs: Callable[[str], Any]) -> None:
+    findings = evaluate(program_graphs("dev"), pack_config("dev"))
+    assert mandatory(findings) == []
+    (advisory,) = findings
+    assert advisory.level == EnforcementLevel.ADVISORY and advisory.policy == "aoai-no-user-principals"
+    assert "instead of user '4c0f8a7d-6a59-4b1e-8f0e-2a8d6c5e7b02'" in advisory.message
+
+
+def test_dev_under_the_prod_config_fails_exactly_where_dev_is_relaxed(program_graphs: Callable[[str], Any]) -> None:
+    assert counts(evaluate(program_graphs("dev"), pack_config("prod"))) == {
+        "aoai-cmk-key-strength": 1, "aoai-key-vault-protection": 1, "aoai-no-user-principals": 1,
+        "aoai-log-retention": 1, "aoai-throttling-alert": 1, "aoai-deployment-provisioned-throughput": 1,
+        "aoai-protect-data-resources": 4, "aoai-delete-locks": 4}
+
+
+def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() -> None:
+    stack_policies = {p.name for p in POLICIES if isinstance(p, StackValidationPolicy)}
+    # Role definition ids come from the deploying subscription, known at preview: the role policies decide then.
+    decided = {"aoai-no-privileged-roles", "aoai-known-role-definitions"}
+    for stack in ("prod", "dev"):
+        findings = evaluate(run_program(stack, first_preview=True), pack_config(stack))
+        assert mandatory(findings) == []
+        deferred = {f.policy for f in findings if "during preview" in f.message}
+        assert deferred <= stack_policies
+        assert not deferred & decided
+    unprotected = run_program("prod", first_preview=True, config_overrides={"protection": {"protect": False,
+                                                                                           "locks": False}})
+    assert counts(evaluate(unprotected, pack_config("prod"))) == {"aoai-protect-data-resources": 8}
+
+
+def _deployments(**changes: Any) -> list[dict[str, Any]]:
+    deployments = prod_setting("deployments")
+    for index, fields in changes.items():
+        deployments[int(index[1:])].update(fields)
+    return deployments
+
+
+CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
+    "protection off": ({"protection": {"protect": False, "locks": False}},
+                       {"aoai-protect-data-resources": 8, "aoai-delete-locks": 8}),
+    "90 days of logs": ({"monitoring": prod_setting("monitoring", retentionDays=90)}, {"aoai-log-retention": 2}),
+    "no alerts": ({"monitoring": prod_setting("monitoring", alerts={"enabled": False})}, {"aoai-throttling-alert": 2}),
+    "software key": ({"keyVault": prod_setting("keyVault", keyType="RSA", sku="standard")},
+                     {"aoai-cmk-key-strength": 2}),
+    "rotation every 400 days": ({"keyVault": prod_setting("keyVault", rotateAfter="P400D", keyLifetime="P2Y")},
+                                {"aoai-cmk-key-strength": 2}),
+    "no customer-managed key": ({"keyVault": prod_setting("keyVault", customerManagedKey=False)},
+                                {"aoai-account-cmk": 2, "aoai-account-managed-identity": 2}),
+    "trusted services past the firewall": ({"account": prod_setting("account", trustedServicesBypass=True)},
+                                           {"aoai-account-network-acls-deny": 2}),
+    "automatic model upgrades": ({"deployments": _deployments(d1={"versionUpgradeOption":
+                                                                  "OnceNewDefaultVersionAvailable"})},
+                                 {"aoai-deployment-version-pinned": 2}),
+    "gpt-4o on shared quota": ({"deployments": _deployments(d0={"sku": "Standard", "capacity": 50})},
+                               {"aoai-deployment-provisioned-throughput": 2}),
+    "weak content filter": ({"contentFilters": {"default": {"severityThreshold": "High"}}},
+                            {"aoai-deployment-content-filter": 16}),
+    "no jailbreak shield": ({"contentFilters": {"default": {"jailbreak": False}}},
+                            {"aoai-deployment-content-filter": 2}),
+    "data-zone SKU": ({"residency": prod_setting("residency", mode="dataZone"),
+                       "deployments": _deployments(d1={"sku": "DataZoneStandard"})},
+                      {"aoai-deployment-sku-residency": 2}),
+    "a user principal": ({"access": [*prod_setting("access"), {
+        "principalId": "4c0f8a7d-6a59-4b1e-8f0e-2a8d6c5e7b02", "principalType": "User",
+        "role": "Cognitive Services OpenAI User"}]}, {"aoai-no-user-principals": 2}),
+    "a third region outside the allow-list": ({
+        "regions": [*prod_setting("regions"), {"location": "westeurope", "vnetAddressSpace": "10.42.0.0/16",
+                                               "privateEndpointSubnet": "10.42.1.0/24"}],
+        "residency": prod_setting("residency", allowedRegions=["swedencentral", "francecentral", "westeurope"])},
+        {"aoai-allowed-regions": 9}),
+    "a central workspace outside the stack": ({"monitoring": prod_setting("monitoring", existingWorkspaceIds={
+        "swedencentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
+                         "Microsoft.OperationalInsights/workspaces/log-soc-swc",
+        "francecentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
+                         "Microsoft.OperationalInsights/workspaces/log-soc-frc"})},
+        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4}),
+}
+
+
+@pytest.mark.parametrize("variant", list(CONFIG_VARIANTS))
+def test_prod_variants_that_break_a_rule_are_caught_by_that_rule(variant: str) -> None:
+    overrides, expected = CONFIG_VARIANTS[variant]
+    graph = run_program("prod", config_overrides=overrides)
+    assert counts(evaluate(graph, pack_config("prod"))) == expected
+
+
+def test_an_ai_services_account_registers_in_all_three_zones_and_passes() -> None:
+    graph = run_program("prod", config_overrides={"account": prod_setting("account", kind="AIServices")})
+    assert counts(evaluate(graph, pack_config("prod"))) == {}
+
+
+def edit(graph: Any, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Apply `change` to a resource's inputs and outputs alike, as if the program had registered it so."""
+    resource = graph.named(name)
+    change(resource.inputs)
+    change(resource.outputs)
+
+
+def drop(graph: Any, *names: str) -> None:
+    """Remove resources from the graph, as if the program had not registered them."""
+    graph.resources = [r for r in graph.resources if r.name not in names]
+
+
+def _global_sku(g: Any) -> None:
+    edit(g, "aoai-prod-swc-openai-deployment-gpt-4.1", lambda p: p["sku"].update(name="GlobalStandard"))
+
+
+def _owner(g: Any) -> None:
+    edit(g, "aoai-prod-swc-access-account-7d3e1c52-5e0bd9bd", lambda p: p.update(
+        roleDefinitionId=p["roleDefinitionId"].rsplit("/", 1)[0] + f"/{OWNER_ROLE}"))
+
+
+def _key_role_on_subscription(g: Any) -> None:
+    edit(g, "aoai-prod-frc-cmk-key-access", lambda p: p.update(scope="/" + "/".join(p["scope"].split("/")[1:3])))
+
+
+def _logs_abroad(g: Any) -> None:
+    workspace = g.named("aoai-prod-frc-monitoring-workspace").outputs["id"]
+    edit(g, "aoai-prod-swc-openai-diagnostics", lambda p: p.update(workspaceId=workspace))
+
+
+GRAPH_VARIANTS: dict[str, tuple[Callable[[Any], None], dict[str, int]]] = {
+    "a Global deployment SKU": (_global_sku, {"aoai-deployment-sku-residency": 1}),
+    "an Owner assignment": (_owner, {"aoai-no-privileged-roles": 1}),
+    "public network access": (lambda g: edit(g, "aoai-prod-swc-openai-account", lambda p: p["properties"].update(
+        publicNetworkAccess="Enabled")), {"aoai-account-public-network-disabled": 1}),
+    "API keys enabled": (lambda g: edit(g, "aoai-prod-frc-openai-account", lambda p: p["properties"].update(
+        disableLocalAuth=False)), {"aoai-account-local-auth-disabled": 1}),
+    "no account private endpoint": (lambda g: drop(g, "aoai-prod-swc-openai-pe", "aoai-prod-swc-openai-pe-dns"),
+                                    {"aoai-account-private-endpoint": 1}),
+    "no vault DNS zone group": (lambda g: drop(g, "aoai-prod-frc-cmk-pe-dns"), {"aoai-vault-private-endpoint": 1}),
+    "no vault diagnostics": (lambda g: drop(g, "aoai-prod-frc-cmk-diagnostics"), {"aoai-diagnostic-settings": 1}),
+    "no purge protection": (lambda g: edit(g, "aoai-prod-swc-cmk-vault", lambda p: p["properties"].update(
+        enablePurgeProtection=False)), {"aoai-key-vault-protection": 1}),
+    "the key role on the subscription": (_key_role_on_subscription, {"aoai-cmk-key-access": 2}),
+    "no content filter": (lambda g: drop(g, "aoai-prod-swc-openai-filter-default"),
+                          {"aoai-deployment-content-filter": 5}),
+    "logs sent abroad": (_logs_abroad, {"aoai-diagnostics-same-region": 1}),
+    "no throttling alert": (lambda g: drop(g, "aoai-prod-frc-alerts-throttling"), {"aoai-throttling-alert": 1}),
+    "no key lock": (lambda g: drop(g, "aoai-prod-swc-cmk-key-lock"), {"aoai-delete-locks": 1}),
+    "a missing tag": (lambda g: edit(g, "aoai-prod-swc-cmk-identity", lambda p: p["tags"].pop("costCenter")),
+                      {"aoai-required-tags": 1}),
+    "an unapproved model version": (lambda g: edit(g, "aoai-prod-swc-openai-deployment-whisper", lambda p: p[
+        "properties"]["model"].update(version="002")), {"aoai-deployment-model-allowed": 1}),
+}
+
+
+@pytest.mark.parametrize("variant", list(GRAPH_VARIANTS))
+def test_prod_graph_edits_the_settings_would_refuse_are_caught(program_graphs: Callable[[str], Any],
+                                                               variant: str) -> None:
+    change, expected = GRAPH_VARIANTS[variant]
+    graph = copy.deepcopy(program_graphs("prod"))
+    change(graph)
+    assert counts(evaluate(graph, pack_config("prod"))) == expected
