@@ -34,7 +34,7 @@ def _privileged(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 NO_PRIVILEGED_ROLES = resource_policy(
     PolicyMeta(
-        name="aoai-no-privileged-roles", concern=CONCERN,
+        name="aoai-no-privileged-roles", control="identity", concern=CONCERN,
         display_name="No privileged role assignments", severity=Severity.CRITICAL, controls=LEAST_PRIVILEGE,
         remediation="Replace Owner, Contributor, User Access Administrator and Cognitive Services Contributor "
                     "with the least-privileged data role (Cognitive Services OpenAI User, Monitoring Reader, "
@@ -65,7 +65,7 @@ def _users(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 NO_USER_PRINCIPALS = resource_policy(
     PolicyMeta(
-        name="aoai-no-user-principals", concern=CONCERN,
+        name="aoai-no-user-principals", control="identity", concern=CONCERN,
         display_name="Roles go to groups and workload identities, not users", severity=Severity.MEDIUM,
         controls=ACCESS_GOVERNANCE,
         remediation="Assign roles to an Entra ID group (or a service principal / managed identity for workloads) "
@@ -88,7 +88,7 @@ def _known_roles(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 KNOWN_ROLE_DEFINITIONS = resource_policy(
     PolicyMeta(
-        name="aoai-known-role-definitions", concern=CONCERN,
+        name="aoai-known-role-definitions", control="identity", concern=CONCERN,
         display_name="Role assignments use known built-in roles", severity=Severity.MEDIUM,
         controls=LEAST_PRIVILEGE,
         remediation="Reference a built-in role by its id "

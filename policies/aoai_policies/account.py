@@ -40,7 +40,7 @@ def _public_network(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 PUBLIC_NETWORK_DISABLED = resource_policy(
     PolicyMeta(
-        name="aoai-account-public-network-disabled", concern=CONCERN,
+        name="aoai-account-public-network-disabled", control="network", concern=CONCERN,
         display_name="Azure OpenAI account has public network access disabled", severity=Severity.CRITICAL,
         controls=NETWORK_ISOLATION,
         remediation="Set properties.publicNetworkAccess to 'Disabled' on the account and reach it through its "
@@ -73,7 +73,7 @@ def _network_acls(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 NETWORK_ACLS_DENY = resource_policy(
     PolicyMeta(
-        name="aoai-account-network-acls-deny", concern=CONCERN,
+        name="aoai-account-network-acls-deny", control="network", concern=CONCERN,
         display_name="Azure OpenAI account network rules deny by default", severity=Severity.HIGH,
         controls=NETWORK_ISOLATION,
         remediation="Set properties.networkAcls to {defaultAction: Deny, bypass: None, ipRules: []}; allow trusted "
@@ -95,7 +95,7 @@ def _local_auth(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 LOCAL_AUTH_DISABLED = resource_policy(
     PolicyMeta(
-        name="aoai-account-local-auth-disabled", concern=CONCERN,
+        name="aoai-account-local-auth-disabled", control="identity", concern=CONCERN,
         display_name="Azure OpenAI account disables API keys", severity=Severity.HIGH, controls=AUTHENTICATION,
         remediation="Set properties.disableLocalAuth to true and grant callers 'Cognitive Services OpenAI User' "
                     "through Entra ID groups or workload identities; never call listKeys.",
@@ -126,7 +126,7 @@ def _managed_identity(args: ResourceValidationArgs, cfg: Config) -> Iterator[str
 
 MANAGED_IDENTITY = resource_policy(
     PolicyMeta(
-        name="aoai-account-managed-identity", concern=CONCERN,
+        name="aoai-account-managed-identity", control="identity", concern=CONCERN,
         display_name="Azure OpenAI account has a managed identity", severity=Severity.MEDIUM,
         controls=AUTHENTICATION,
         remediation="Create a user-assigned identity, name it in identity.userAssignedIdentities with type "
@@ -158,7 +158,7 @@ def _custom_subdomain(args: ResourceValidationArgs, cfg: Config) -> Iterator[str
 
 CUSTOM_SUBDOMAIN = resource_policy(
     PolicyMeta(
-        name="aoai-account-custom-subdomain", concern=CONCERN,
+        name="aoai-account-custom-subdomain", control="network", concern=CONCERN,
         display_name="Azure OpenAI account has a custom subdomain", severity=Severity.HIGH,
         controls=AUTHENTICATION,
         remediation="Set properties.customSubDomainName to a globally unique name (the account name) when the "
@@ -189,7 +189,7 @@ def _outbound(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 OUTBOUND_RESTRICTED = resource_policy(
     PolicyMeta(
-        name="aoai-account-outbound-restricted", concern=CONCERN,
+        name="aoai-account-outbound-restricted", control="network", concern=CONCERN,
         display_name="Azure OpenAI account restricts outbound access to an FQDN list", severity=Severity.HIGH,
         controls=DATA_EXFILTRATION,
         remediation="Set properties.restrictOutboundNetworkAccess to true and list the hosts the service may call "
@@ -215,7 +215,7 @@ def _kind_sku(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 KIND_AND_SKU = resource_policy(
     PolicyMeta(
-        name="aoai-account-kind-sku", concern=CONCERN,
+        name="aoai-account-kind-sku", control="other", concern=CONCERN,
         display_name="Azure OpenAI account has an approved kind and SKU", severity=Severity.MEDIUM,
         controls=CHANGE_CONTROL,
         remediation="Create the account with kind 'OpenAI' (or 'AIServices') and sku.name 'S0'."),

@@ -56,7 +56,7 @@ def _model_allowed(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 MODEL_ALLOWED = resource_policy(
     PolicyMeta(
-        name="aoai-deployment-model-allowed", concern=CONCERN,
+        name="aoai-deployment-model-allowed", control="other", concern=CONCERN,
         display_name="Deployment uses an approved model and version", severity=Severity.MEDIUM,
         controls=CHANGE_CONTROL,
         remediation="Deploy a model and version from the approved list (the program's model catalogue); add a new "
@@ -81,7 +81,7 @@ def _version_pinned(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 VERSION_PINNED = resource_policy(
     PolicyMeta(
-        name="aoai-deployment-version-pinned", concern=CONCERN,
+        name="aoai-deployment-version-pinned", control="other", concern=CONCERN,
         display_name="Deployment pins its model version", severity=Severity.MEDIUM, controls=CHANGE_CONTROL,
         remediation="Set properties.model.version and properties.versionUpgradeOption 'NoAutoUpgrade'; upgrade by "
                     "changing the version in a reviewed pull request."),
@@ -107,7 +107,7 @@ def _provisioned(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 PROVISIONED_THROUGHPUT = resource_policy(
     PolicyMeta(
-        name="aoai-deployment-provisioned-throughput", concern=CONCERN,
+        name="aoai-deployment-provisioned-throughput", control="other", concern=CONCERN,
         display_name="Named models run on provisioned throughput within capacity bounds", severity=Severity.MEDIUM,
         controls=AVAILABILITY,
         remediation="Deploy the listed models with sku.name ProvisionedManaged (or DataZoneProvisionedManaged) and "
@@ -209,7 +209,7 @@ def _content_filter(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 CONTENT_FILTER = stack_policy(
     PolicyMeta(
-        name="aoai-deployment-content-filter", concern=CONCERN, kind="stack",
+        name="aoai-deployment-content-filter", control="content", concern=CONCERN, kind="stack",
         display_name="Deployment has a strong content filter of this stack", severity=Severity.HIGH,
         controls=CONTENT_SAFETY,
         remediation="Define a RaiPolicy on the account with hate, sexual, violence and selfharm filters enabled and "

@@ -79,7 +79,7 @@ def _account_cmk(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 ACCOUNT_CMK = resource_policy(
     PolicyMeta(
-        name="aoai-account-cmk", concern=CONCERN,
+        name="aoai-account-cmk", control="encryption", concern=CONCERN,
         display_name="Azure OpenAI account is encrypted with a customer-managed key", severity=Severity.HIGH,
         controls=ENCRYPTION_AT_REST,
         remediation="Create a Key Vault key and a user-assigned identity holding Key Vault Crypto Service "
@@ -205,7 +205,7 @@ def _check_key(key: PolicyResource, user: str, cfg: Config) -> Iterator[Violatio
 
 CMK_KEY_STRENGTH = stack_policy(
     PolicyMeta(
-        name="aoai-cmk-key-strength", concern=CONCERN, kind="stack",
+        name="aoai-cmk-key-strength", control="encryption", concern=CONCERN, kind="stack",
         display_name="Customer-managed key is RSA 2048 (HSM in prod), rotated and expiring", severity=Severity.HIGH,
         controls=KEY_MANAGEMENT,
         remediation="Manage the key in this stack: kty RSA-HSM (premium vault) or RSA, keySize 2048, keyOps "
@@ -282,7 +282,7 @@ def _key_access(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 CMK_KEY_ACCESS = stack_policy(
     PolicyMeta(
-        name="aoai-cmk-key-access", concern=CONCERN, kind="stack",
+        name="aoai-cmk-key-access", control="encryption", concern=CONCERN, kind="stack",
         display_name="Only the account's identity may use its key, scoped to the key", severity=Severity.HIGH,
         controls=LEAST_PRIVILEGE,
         remediation="Assign 'Key Vault Crypto Service Encryption User' to the user-assigned identity named in "
@@ -339,7 +339,7 @@ def _vault_protection(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 KEY_VAULT_PROTECTION = stack_policy(
     PolicyMeta(
-        name="aoai-key-vault-protection", concern=CONCERN, kind="stack",
+        name="aoai-key-vault-protection", control="encryption", concern=CONCERN, kind="stack",
         display_name="Key Vault is recoverable, RBAC-only, private, and fit for its keys", severity=Severity.HIGH,
         controls=KEY_STORE,
         remediation="Set enableSoftDelete, enablePurgeProtection and enableRbacAuthorization to true, "

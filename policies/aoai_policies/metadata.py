@@ -41,6 +41,8 @@ class PolicyMeta:
     """A policy's audit metadata: the registry row behind the README table and the compliance report."""
 
     name: str
+    # The review control it serves: network, encryption, identity, logging, residency, protection, content, other.
+    control: str
     concern: str
     display_name: str
     severity: Severity

@@ -94,7 +94,7 @@ def _diagnostics(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 DIAGNOSTIC_SETTINGS = stack_policy(
     PolicyMeta(
-        name="aoai-diagnostic-settings", concern=CONCERN, kind="stack",
+        name="aoai-diagnostic-settings", control="logging", concern=CONCERN, kind="stack",
         display_name="Accounts and vaults send audit logs and metrics to an approved workspace",
         severity=Severity.HIGH, controls=AUDIT_LOGGING,
         remediation="Add a diagnostic setting (resourceUri = the resource's id) with Audit and RequestResponse "
@@ -127,7 +127,7 @@ def _retention(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 WORKSPACE_RETENTION = resource_policy(
     PolicyMeta(
-        name="aoai-log-retention", concern=CONCERN,
+        name="aoai-log-retention", control="logging", concern=CONCERN,
         display_name="Log Analytics keeps logs for the required period", severity=Severity.MEDIUM,
         controls=LOG_RETENTION,
         remediation="Set retentionInDays on the workspace to the required minimum (365 in production: PCI DSS "
@@ -168,7 +168,7 @@ def _throttling(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 THROTTLING_ALERT = stack_policy(
     PolicyMeta(
-        name="aoai-throttling-alert", concern=CONCERN, kind="stack",
+        name="aoai-throttling-alert", control="logging", concern=CONCERN, kind="stack",
         display_name="Each account alerts on throttling (HTTP 429)", severity=Severity.MEDIUM,
         controls=ALERTING,
         remediation="Create a MetricAlert scoped to the account on the requests metric with a StatusCode "

@@ -131,7 +131,7 @@ _PLACEMENT = {
 
 ACCOUNT_PRIVATE_ENDPOINT = stack_policy(
     PolicyMeta(
-        name="aoai-account-private-endpoint", concern=CONCERN, kind="stack",
+        name="aoai-account-private-endpoint", control="network", concern=CONCERN, kind="stack",
         display_name="Azure OpenAI account has a private endpoint registered in its DNS zones",
         severity=Severity.HIGH, controls=NETWORK_ISOLATION,
         remediation="Create a private endpoint with a connection to the account (groupIds ['account']) and a "
@@ -148,7 +148,7 @@ ACCOUNT_PRIVATE_ENDPOINT = stack_policy(
 
 VAULT_PRIVATE_ENDPOINT = stack_policy(
     PolicyMeta(
-        name="aoai-vault-private-endpoint", concern=CONCERN, kind="stack",
+        name="aoai-vault-private-endpoint", control="network", concern=CONCERN, kind="stack",
         display_name="Key Vault has a private endpoint registered in its DNS zone", severity=Severity.HIGH,
         controls=NETWORK_ISOLATION,
         remediation="Create a private endpoint with a connection to the vault (groupIds ['vault']) and a "

@@ -44,7 +44,7 @@ def _protect(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 PROTECT_DATA = resource_policy(
     PolicyMeta(
-        name="aoai-protect-data-resources", concern=CONCERN,
+        name="aoai-protect-data-resources", control="protection", concern=CONCERN,
         display_name="Resources that hold data are protected in Pulumi", severity=Severity.HIGH,
         controls=DELETION_PROTECTION,
         remediation="Create the account, vault, key and workspace with ResourceOptions(protect=True) (the stack's "
@@ -74,7 +74,7 @@ def _locks(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 DELETE_LOCKS = stack_policy(
     PolicyMeta(
-        name="aoai-delete-locks", concern=CONCERN, kind="stack",
+        name="aoai-delete-locks", control="protection", concern=CONCERN, kind="stack",
         display_name="Resources that hold data carry a CanNotDelete lock", severity=Severity.HIGH,
         controls=DELETION_PROTECTION,
         remediation="Create a ManagementLockByScope (level CanNotDelete, scope = the resource id) for the account, "

@@ -44,7 +44,7 @@ def _location(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 ALLOWED_REGIONS = resource_policy(
     PolicyMeta(
-        name="aoai-allowed-regions", concern=CONCERN,
+        name="aoai-allowed-regions", control="residency", concern=CONCERN,
         display_name="Every resource is in an approved region", severity=Severity.HIGH, controls=DATA_RESIDENCY,
         remediation="Deploy to a region listed in allowedRegions (the stack's residency.allowedRegions); global "
                     "resources (private DNS zones, alerts, action groups) are exempt."),
@@ -78,7 +78,7 @@ def _deployment_sku(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 DEPLOYMENT_SKU_RESIDENCY = resource_policy(
     PolicyMeta(
-        name="aoai-deployment-sku-residency", concern=CONCERN,
+        name="aoai-deployment-sku-residency", control="residency", concern=CONCERN,
         display_name="Deployment SKU keeps prompts in the allowed geography", severity=Severity.CRITICAL,
         controls=DATA_RESIDENCY,
         remediation="Use Standard or ProvisionedManaged (regional), or DataZone* SKUs when residency mode is "
@@ -117,7 +117,7 @@ def _diagnostics_region(stack: Stack, cfg: Config) -> Iterator[Violation]:
 
 DIAGNOSTICS_SAME_REGION = stack_policy(
     PolicyMeta(
-        name="aoai-diagnostics-same-region", concern=CONCERN, kind="stack",
+        name="aoai-diagnostics-same-region", control="residency", concern=CONCERN, kind="stack",
         display_name="Diagnostic logs stay in their source's region", severity=Severity.HIGH,
         controls=DATA_RESIDENCY,
         remediation="Send each diagnostic setting to the Log Analytics workspace of its source's region (one "

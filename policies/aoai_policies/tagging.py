@@ -29,7 +29,7 @@ def _tags(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
 
 REQUIRED_TAGS = resource_policy(
     PolicyMeta(
-        name="aoai-required-tags", concern=CONCERN,
+        name="aoai-required-tags", control="other", concern=CONCERN,
         display_name="Resources carry the required tags", severity=Severity.LOW, controls=ASSET_INVENTORY,
         remediation="Set the stack's tags setting (owner, costCenter, dataClassification; environment is added "
                     "from the environment setting); every component passes them to each resource."),

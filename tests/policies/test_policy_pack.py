@@ -59,6 +59,14 @@ def test_every_policy_carries_description_severity_frameworks_remediation_and_sc
         assert not validate(prop["default"], prop), f"{p.name}.{key} default does not match its own schema"
 
 
+def test_every_policy_names_the_review_control_it_serves() -> None:
+    """The compliance report groups policies by this field; a typo would drop a policy into the wrong section."""
+    controls = {"network", "encryption", "identity", "logging", "residency", "protection", "content", "other"}
+    assert {meta.control for meta in POLICY_METADATA.values()} <= controls
+    assert POLICY_METADATA["aoai-deployment-content-filter"].control == "content"
+    assert POLICY_METADATA["aoai-cmk-key-access"].control == "encryption"
+
+
 def test_the_role_table_agrees_with_the_programs() -> None:
     assert roles.ROLE_IDS == program.ROLE_IDS
     assert set(roles.PRIVILEGED_ROLES) == program.PRIVILEGED_ROLES
