@@ -7,7 +7,10 @@ identity principal and client ids, vault and key URIs with a version, so cross-r
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
+import inspect
 import json
 import runpy
 import sys
@@ -138,6 +141,28 @@ def _unknown_where_computed(state: Mapping[str, Any], inputs: Mapping[str, Any])
     return result
 
 
+@functools.cache
+def output_names(type_: str) -> frozenset[str]:
+    """The engine names of the outputs the azure-native resource class declares."""
+    _, module, cls = type_.split(":")
+    klass = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), cls)
+    return frozenset(getattr(member.fget, "_pulumi_name", name)
+                     for name, member in inspect.getmembers(klass) if isinstance(member, property))
+
+
+def as_outputs(type_: str, state: Mapping[str, Any]) -> dict[str, Any]:
+    """`state` in the shape the provider returns: input-only properties (a diagnostic setting's resourceUri, a lock's
+    scope) are absent, and where the resource declares no `properties` output (a Key) the API's properties come back
+    flattened to the top level. Stack policies read outputs, so they must meet the shape of the real state."""
+    names = output_names(type_)
+    shaped = dict(state)
+    nested = shaped.get("properties")
+    if "properties" not in names and isinstance(nested, Mapping):
+        del shaped["properties"]
+        shaped.update(nested)
+    return {key: value for key, value in shaped.items() if key in names or key == "id"}
+
+
 class AzureMocks(mocks.Mocks):
     """Answers each registration with the outputs Azure Resource Manager would return.
 
@@ -168,8 +193,8 @@ class AzureMocks(mocks.Mocks):
         state["name"] = arm_id.rstrip("/").split("/")[-1]
         state.update(self._computed(args.typ, arm_id, state))
         if not self.computed:
-            return "", _unknown_where_computed(state, args.inputs)
-        return arm_id, state
+            return "", as_outputs(args.typ, _unknown_where_computed(state, args.inputs))
+        return arm_id, as_outputs(args.typ, state)
 
     def arm_id(self, type_: str, logical_name: str, inputs: Mapping[str, Any]) -> str:
         if type_ == "azure-native:resources:ResourceGroup":

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from offline.engine import Graph, Resource
+from offline.engine import Graph, Resource, output_names
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policies"
@@ -98,7 +98,9 @@ def set_both(res: Resource, path: str, value: Any) -> None:
     """Change a property as Azure would see it: in the inputs (resource policies) and the outputs (stack policies)."""
     set_path(res.inputs, path, copy.deepcopy(value))
     if res.custom:
-        set_path(res.outputs, path, copy.deepcopy(value))
+        # Where the provider flattens `properties` in its outputs (a Key), the output path has no such prefix.
+        flattened = path.startswith("properties.") and "properties" not in output_names(res.type)
+        set_path(res.outputs, path.removeprefix("properties.") if flattened else path, copy.deepcopy(value))
 
 
 def remove(graph: Graph, name: str) -> None:
