@@ -34,6 +34,7 @@ TOP_LEVEL_KEYS = (
     "modelCatalog", "contentFilters", "deployments", "access", "monitoring", "protection", "tags",
 )
 REQUIRED_TAGS = ("owner", "costCenter", "dataClassification")
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
 _ENV_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
@@ -431,6 +432,9 @@ def _tags(r: Reader, raw: Mapping[str, Any], environment: str | None) -> dict[st
             r.problem(f"tags.{name}", value, "a string of at most 256 characters")
         else:
             tags[name] = value
+    classification = item.get("dataClassification")
+    if classification is not None and classification not in DATA_CLASSIFICATIONS:
+        r.problem("tags.dataClassification", classification, choices(DATA_CLASSIFICATIONS))
     for name in REQUIRED_TAGS:
         if name not in item:
             r.missing(f"tags.{name}", "a non-empty string (every resource carries it)")

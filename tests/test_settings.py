@@ -78,6 +78,7 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("retention too short", "monitoring.retentionDays", 7, "monitoring.retentionDays: 7 is not allowed"),
     ("bad e-mail", "monitoring.alertEmails.0", "oncall-at-contoso", "monitoring.alertEmails[0]: 'oncall-at-contoso'"),
     ("tag key", "tags.bad/key", "x", "tags.bad/key: 'bad/key' is not a valid tag key"),
+    ("data classification", "tags.dataClassification", "secret", "tags.dataClassification: 'secret' is not allowed (allowed: one of public, internal, confidential, restricted)"),
     ("HSM key in standard vault", "keyVault.sku", "standard", "keyVault.sku: 'standard' is not allowed (allowed: premium"),
     ("key size", "keyVault.keySize", 4096, "keyVault.keySize: 4096 is not allowed (allowed: one of 2048)"),
     ("expired key", "keyVault.keyExpiresOn", "2025-01-01", "is in the past"),

@@ -152,6 +152,7 @@ def test_prod_config_sets_the_production_requirements() -> None:
     assert prop("aoai-log-retention", "minRetentionDays") == 365
     assert prop("aoai-deployment-provisioned-throughput", "provisionedModels") == ["gpt-4o"]
     assert prop("aoai-deployment-version-pinned", "requireNoAutoUpgrade") is True
+    assert prop("aoai-required-tags", "allowedTagValues") == {"dataClassification": ["confidential", "restricted"]}
 
 
 def test_dev_relaxes_only_the_documented_levels() -> None:

@@ -117,7 +117,7 @@ def test_a_public_account_is_a_mandatory_violation_over_grpc(analyzer: analyzer_
     configure(analyzer, "prod")
     account = {"kind": "OpenAI", "sku": {"name": "S0"}, "location": "swedencentral",
                "identity": {"type": "UserAssigned", "userAssignedIdentities": ["/x/id"]},
-               "tags": {"owner": "o", "costCenter": "c", "dataClassification": "internal", "environment": "prod"},
+               "tags": {"owner": "o", "costCenter": "c", "dataClassification": "confidential", "environment": "prod"},
                "properties": {"publicNetworkAccess": "Enabled", "customSubDomainName": "aoai-x",
                               "disableLocalAuth": True, "restrictOutboundNetworkAccess": True,
                               "allowedFqdnList": [], "networkAcls": {"defaultAction": "Deny", "bypass": "None"},

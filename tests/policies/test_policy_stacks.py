@@ -55,7 +55,9 @@ def test_dev_under_the_prod_config_fails_exactly_where_dev_is_relaxed(program_gr
     assert counts(evaluate(program_graphs("dev"), pack_config("prod"))) == {
         "aoai-cmk-key-strength": 1, "aoai-key-vault-protection": 1, "aoai-no-user-principals": 1,
         "aoai-log-retention": 1, "aoai-throttling-alert": 1, "aoai-deployment-provisioned-throughput": 1,
-        "aoai-protect-data-resources": 4, "aoai-delete-locks": 4}
+        "aoai-protect-data-resources": 4, "aoai-delete-locks": 4,
+        # dev's data is classified internal; prod admits confidential and restricted only.
+        "aoai-required-tags": 26}
 
 
 def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() -> None:
@@ -127,6 +129,13 @@ def test_prod_variants_that_break_a_rule_are_caught_by_that_rule(variant: str) -
     overrides, expected = CONFIG_VARIANTS[variant]
     graph = run_program("prod", config_overrides=overrides)
     assert counts(evaluate(graph, pack_config("prod"))) == expected
+
+
+def test_prod_refuses_data_classified_below_confidential() -> None:
+    tags = dict(prod_setting("tags"), dataClassification="internal")
+    findings = evaluate(run_program("prod", config_overrides={"tags": tags}), pack_config("prod"))
+    assert {f.policy for f in mandatory(findings)} == {"aoai-required-tags"}
+    assert "Set tag 'dataClassification'" in mandatory(findings)[0].message
 
 
 def test_an_ai_services_account_registers_in_all_three_zones_and_passes() -> None:

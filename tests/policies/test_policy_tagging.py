@@ -38,9 +38,10 @@ def test_types_that_take_no_tags_are_skipped(resource_type: str) -> None:
 
 
 def test_a_classification_outside_the_scheme_is_reported() -> None:
+    # Under the prod config, which admits confidential and restricted data only.
     assert run({**TAGS, "dataClassification": "secret"}) == [
-        "Set tag 'dataClassification' on Key Vault 'prod-vault' to one of 'public', 'internal', 'confidential' and "
-        "'restricted' (it is 'secret')."]
+        "Set tag 'dataClassification' on Key Vault 'prod-vault' to one of 'confidential' and 'restricted' "
+        "(it is 'secret')."]
 
 
 def test_required_tags_and_allowed_values_are_configurable() -> None:
