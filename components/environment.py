@@ -84,9 +84,12 @@ class RegionalEnvironment(pulumi.ComponentResource):
                 categories=tuple(c for c in categories if c not in LOG_CATEGORY_GROUPS),
                 category_groups=tuple(c for c in categories if c in LOG_CATEGORY_GROUPS)),
             key=CustomerManagedKeyRef(cmk.vault_uri, cmk.key_name, cmk.key_version, cmk.identity_id,
-                                      cmk.identity_client_id, cmk.key_access) if s.key_vault.customer_managed_key
+                                      cmk.identity_client_id, cmk.key_access) if s.key_vault.encrypts_account
             else None,
             protect=protect, locks=locks, tags=tags), opts=child)
+        if s.key_vault.customer_managed_key and s.key_vault.identity == "systemAssigned":
+            # Two-step enablement: the grant follows the account (whose identity it names); it cannot precede it.
+            cmk.grant(account.principal_id, "account-identity", "account-key-access")
         if s.access:
             Access(f"{name}-access", AccessArgs(
                 grants=s.access,

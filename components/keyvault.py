@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import keyvault, managedidentity
+from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from settings.catalog import CMK_ROLE
 from settings.model import KeyVaultSettings
@@ -64,14 +64,14 @@ class CustomerManagedKey(pulumi.ComponentResource):
     """The key version the account pins; a rotation shows up at the next `pulumi refresh`."""
     key_uri_with_version: pulumi.Output[str]
     """The versioned key URI."""
-    identity_id: pulumi.Output[str]
-    """The user-assigned identity's resource id."""
-    identity_client_id: pulumi.Output[str]
+    identity_id: pulumi.Output[str] | None
+    """The user-assigned identity's resource id (None with a system-assigned identity)."""
+    identity_client_id: pulumi.Output[str] | None
     """The identity's client id, which the account's encryption block names."""
-    identity_principal_id: pulumi.Output[str]
+    identity_principal_id: pulumi.Output[str] | None
     """The identity's principal (object) id."""
-    key_access: pulumi.Resource
-    """The role assignment the account must wait for, since RBAC takes minutes to propagate."""
+    key_access: authorization.RoleAssignment | None
+    """The role assignment the account must wait for, since RBAC takes minutes to propagate (user-assigned)."""
 
     def __init__(self, name: str, args: CustomerManagedKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:keyvault:CustomerManagedKey", name, None, opts)
@@ -114,15 +114,18 @@ class CustomerManagedKey(pulumi.ComponentResource):
                 ),
             ),
             opts=data_opts(self, args.protect))
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity", resource_name_=f"id-{args.base_name}-cmk", resource_group_name=args.resource_group_name,
-            location=args.location, tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
-        # Scoped to the key, not the vault: the identity can wrap and unwrap this key and nothing else.
-        self.key_access = assign_role(
-            f"{name}-key-access", key.id, f"{args.vault_name}/keys/{KEY_NAME}",
-            RoleGrant(identity.principal_id, "ServicePrincipal", CMK_ROLE, f"{args.base_name}/identity",
-                      "Azure OpenAI account reads its customer-managed key"),
-            args.subscription_id, parent=self)
+        self._name, self._key, self._args = name, key, args
+        self.key_access = None
+        self.identity_id = self.identity_client_id = self.identity_principal_id = None
+        if s.identity == "userAssigned":
+            identity = managedidentity.UserAssignedIdentity(
+                f"{name}-identity", resource_name_=f"id-{args.base_name}-cmk",
+                resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self))
+            self.key_access = self.grant(identity.principal_id, "identity", "key-access")
+            self.identity_id = identity.id
+            self.identity_client_id = identity.client_id
+            self.identity_principal_id = identity.principal_id
         private_endpoint(
             f"{name}-pe",
             PrivateEndpointSpec(vault.id, "vault", args.subnet_id, {"vault": args.vault_dns_zone_id}, args.location,
@@ -140,10 +143,18 @@ class CustomerManagedKey(pulumi.ComponentResource):
         self.key_name = key.name
         self.key_uri_with_version = key.key_uri_with_version
         self.key_version = key.key_uri_with_version.apply(lambda uri: uri.rstrip("/").split("/")[-1])
-        self.identity_id = identity.id
-        self.identity_client_id = identity.client_id
-        self.identity_principal_id = identity.principal_id
         self.register_outputs({
             "vaultId": self.vault_id, "vaultUri": self.vault_uri, "keyId": self.key_id,
             "keyUriWithVersion": self.key_uri_with_version, "identityId": self.identity_id,
         })
+
+    def grant(self, principal_id: pulumi.Input[str], principal_key: str, suffix: str) -> authorization.RoleAssignment:
+        """Key Vault Crypto Service Encryption User on this key for `principal_id` (scoped to the key, not the vault:
+        the principal can wrap and unwrap this key and nothing else). The environment calls it for an account's
+        system-assigned identity, which exists only once the account does."""
+        args = self._args
+        return assign_role(
+            f"{self._name}-{suffix}", self._key.id, f"{args.vault_name}/keys/{KEY_NAME}",
+            RoleGrant(principal_id, "ServicePrincipal", CMK_ROLE, f"{args.base_name}/{principal_key}",
+                      "Azure OpenAI account reads its customer-managed key"),
+            args.subscription_id, parent=self)

@@ -31,9 +31,11 @@ class CustomerManagedKeyRef:
     vault_uri: pulumi.Input[str]
     key_name: pulumi.Input[str]
     key_version: pulumi.Input[str]
-    identity_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
-    key_access: pulumi.Resource
+    # The user-assigned identity that reads the key; all three None when the account's own (system-assigned)
+    # identity does, which was granted the key by an earlier `pulumi up` (step 1 of the two-step enablement).
+    identity_id: pulumi.Input[str] | None = None
+    identity_client_id: pulumi.Input[str] | None = None
+    key_access: pulumi.Resource | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class OpenAIAccount(pulumi.ComponentResource):
     """https://<subdomain>.openai.azure.com/ — resolves to the private endpoint inside the VNet."""
     deployments: dict[str, cognitiveservices.Deployment]
     """Deployment name -> deployment."""
+    principal_id: pulumi.Output[str]
+    """The account's system-assigned identity's principal id ("" when it has a user-assigned identity only)."""
 
     def __init__(self, name: str, args: OpenAIAccountArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:openai:OpenAIAccount", name, None, opts)
@@ -90,9 +94,10 @@ class OpenAIAccount(pulumi.ComponentResource):
         key = args.key
         identity = cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED)
         encryption = None
-        if key is not None:
+        if key is not None and key.identity_id is not None:
             identity = cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.USER_ASSIGNED,
                                                       user_assigned_identities=[key.identity_id])
+        if key is not None:
             encryption = cognitiveservices.EncryptionArgs(
                 key_source="Microsoft.KeyVault",
                 key_vault_properties=cognitiveservices.KeyVaultPropertiesArgs(
@@ -116,7 +121,7 @@ class OpenAIAccount(pulumi.ComponentResource):
             ),
             tags=dict(args.tags),
             # The identity's access to the key must exist before Azure validates the encryption block.
-            opts=data_opts(self, args.protect, [key.key_access] if key is not None else []))
+            opts=data_opts(self, args.protect, [key.key_access] if key is not None and key.key_access else []))
 
         policies = {
             key: cognitiveservices.RaiPolicy(
@@ -160,6 +165,7 @@ class OpenAIAccount(pulumi.ComponentResource):
             delete_lock(f"{name}-account-lock", account.id, "the model deployments and their configuration",
                         parent=self)
 
+        self.principal_id = account.identity.apply(lambda i: i.principal_id if i and i.principal_id else "")
         self.account_id = account.id
         self.account_name = account.name
         self.endpoint = account.properties.apply(lambda p: p.endpoint)

@@ -62,7 +62,15 @@ class KeyVaultSettings:
     key_expires_epoch: int
     soft_delete_retention_days: int
     customer_managed_key: bool
+    # "userAssigned": one pass, the identity exists before the account. "systemAssigned": two `pulumi up`s, step 1
+    # grants the account's own identity the key, step 2 encrypts (the identity does not exist before the account).
+    identity: str = "userAssigned"
+    system_assigned_step: int | None = None
 
+    @property
+    def encrypts_account(self) -> bool:
+        """Whether the account's encryption block is set in this run."""
+        return self.customer_managed_key and (self.identity == "userAssigned" or self.system_assigned_step == 2)
 
 @dataclass(frozen=True)
 class AccountSettings:

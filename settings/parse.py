@@ -195,7 +195,7 @@ def _dns(r: Reader, raw: Mapping[str, Any], cloud: str | None, kind: str | None)
 def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSettings:
     item = r.obj(raw.get("keyVault"), "keyVault", (
         "sku", "keyType", "keySize", "rotateAfter", "keyLifetime", "notifyBefore", "keyExpiresOn",
-        "softDeleteRetentionDays", "customerManagedKey"))
+        "softDeleteRetentionDays", "customerManagedKey", "identity", "systemAssignedStep"))
     sku = r.enum(item, "sku", "keyVault.sku", catalog.VAULT_SKUS, "standard")
     key_type = r.enum(item, "keyType", "keyVault.keyType", catalog.KEY_TYPES, "RSA")
     key_size = r.enum(item, "keySize", "keyVault.keySize", catalog.KEY_SIZES, 2048)  # type: ignore[arg-type]
@@ -224,8 +224,15 @@ def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSet
             epoch = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
     retention = r.integer(item, "softDeleteRetentionDays", "keyVault.softDeleteRetentionDays", 7, 90, 90)
     cmk = r.boolean(item, "customerManagedKey", "keyVault.customerManagedKey", True)
+    identity = r.enum(item, "identity", "keyVault.identity", ("userAssigned", "systemAssigned"), "userAssigned")
+    step = None
+    if identity == "systemAssigned":
+        step = r.enum(item, "systemAssignedStep", "keyVault.systemAssignedStep", (1, 2))  # type: ignore[arg-type]
+    elif "systemAssignedStep" in item:
+        r.problem("keyVault.systemAssignedStep", item["systemAssignedStep"],
+                  "nothing unless keyVault.identity is systemAssigned", "has no effect")
     return KeyVaultSettings(sku, key_type, key_size, rotate_after, lifetime, notify, expires_on, epoch,
-                            retention, cmk)
+                            retention, cmk, identity or "userAssigned", step)
 
 
 def _account(r: Reader, raw: Mapping[str, Any]) -> AccountSettings:

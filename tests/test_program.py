@@ -434,3 +434,35 @@ def test_role_definitions_come_from_the_deploying_subscription(prod_graph: Graph
     for assignment in prod_graph.by_type(ROLE):
         assert assignment.inputs["roleDefinitionId"].startswith(
             "/subscriptions/00000000-0000-4000-8000-00000000a0a1/providers/Microsoft.Authorization/roleDefinitions/")
+
+
+def _system_assigned(step: int) -> Graph:
+    raw = stack_values("dev")
+    return run_program("dev", config_overrides={
+        "keyVault": dict(raw["keyVault"], identity="systemAssigned", systemAssignedStep=step)})
+
+
+def test_system_assigned_step_one_grants_the_accounts_identity_and_does_not_encrypt_yet() -> None:
+    graph = _system_assigned(1)
+    account = one(graph, ACCOUNT)
+    grant = one(graph, ROLE, "account-key-access")
+    assert account.inputs["identity"] == {"type": "SystemAssigned"}
+    assert "encryption" not in account.inputs["properties"]
+    assert graph.by_type(IDENTITY) == []
+    assert grant.inputs["principalId"] == account.outputs["identity"]["principalId"]
+    assert grant.inputs["scope"] == one(graph, KEY).id
+    assert grant.inputs["roleDefinitionId"].endswith(ROLE_IDS["Key Vault Crypto Service Encryption User"])
+    assert account.urn in grant.dependencies and grant.urn not in account.dependencies
+
+
+def test_system_assigned_step_two_encrypts_without_an_identity_client_id() -> None:
+    graph = _system_assigned(2)
+    account = one(graph, ACCOUNT)
+    key = one(graph, KEY)
+    assert account.inputs["identity"] == {"type": "SystemAssigned"}
+    assert account.inputs["properties"]["encryption"] == {
+        "keySource": "Microsoft.KeyVault",
+        "keyVaultProperties": {"keyVaultUri": "https://kv-aoai-dev-swc.vault.azure.net/", "keyName": "aoai-cmk",
+                               "keyVersion": key.outputs["keyUriWithVersion"].rsplit("/", 1)[1]}}
+    # The grant keeps its name across both steps, so step 2 changes nothing but the account's encryption.
+    assert one(graph, ROLE, "account-key-access").urn == one(_system_assigned(1), ROLE, "account-key-access").urn

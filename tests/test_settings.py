@@ -217,3 +217,17 @@ def test_ai_services_accounts_need_the_ai_services_zone_from_the_hub() -> None:
         ("openai", "privatelink.openai.azure.com"), ("cognitiveservices", "privatelink.cognitiveservices.azure.com"),
         ("vault", "privatelink.vaultcore.azure.net"))}}
     assert any(p.startswith("privateDns.existingZoneIds.aiservices: is required") for p in problems(raw))
+
+
+def test_system_assigned_identity_needs_a_step_and_the_step_needs_it() -> None:
+    raw = stack_values("dev")
+    raw["keyVault"]["identity"] = "systemAssigned"
+    assert any(p.startswith("keyVault.systemAssignedStep: is required (allowed: one of 1, 2)") for p in problems(raw))
+    raw["keyVault"]["systemAssignedStep"] = 3
+    assert any(p.startswith("keyVault.systemAssignedStep: 3 is not allowed") for p in problems(raw))
+    raw["keyVault"]["identity"] = "userAssigned"
+    raw["keyVault"]["systemAssignedStep"] = 2
+    assert any("keyVault.systemAssignedStep: 2 has no effect" in p for p in problems(raw))
+    raw["keyVault"]["identity"] = "systemAssigned"
+    settings = parse_settings(raw, "dev", today=TODAY)
+    assert settings.key_vault.encrypts_account and settings.key_vault.system_assigned_step == 2

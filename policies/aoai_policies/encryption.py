@@ -273,7 +273,10 @@ def _key_access(stack: Stack, cfg: Config) -> Iterator[Violation]:
                 f"Grant principal '{principal}' (the identity {who} reads its key with) the role {CMK_ROLE} "
                 f"({CMK_ROLE_ID}) scoped to key '{link.key.name}' or its vault: without it Azure cannot unwrap the "
                 f"account's data.", link.account.urn)
-        elif cfg.flag("requireDependsOn") and not any(depends_on(link.account, a.urn) for a in narrow):
+        # An account's own (system-assigned) identity is granted after the account exists, so the account cannot
+        # wait for the grant; the two-step enablement puts the grant in an earlier `pulumi up` instead.
+        elif (cfg.flag("requireDependsOn") and link.client_id not in (None, "")
+              and not any(depends_on(link.account, a.urn) for a in narrow)):
             yield Violation(
                 f"Make {who} depend on {subject(ROLE_ASSIGNMENT, narrow[0].name)} (depends_on): role assignments "
                 f"take minutes to propagate and Azure checks the key when the account is written.",

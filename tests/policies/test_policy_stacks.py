@@ -138,6 +138,18 @@ def test_prod_refuses_data_classified_below_confidential() -> None:
     assert "Set tag 'dataClassification'" in mandatory(findings)[0].message
 
 
+def test_the_two_step_system_assigned_enablement_passes_dev_once_encrypted_and_never_prod() -> None:
+    def graph(step: int) -> Any:
+        key_vault = dict(yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["aoai-platform:keyVault"],
+                         identity="systemAssigned", systemAssignedStep=step)
+        return run_program("dev", config_overrides={"keyVault": key_vault})
+    # Step 1 grants the key but does not encrypt yet: a reviewed, temporary exception to aoai-account-cmk.
+    assert {f.policy for f in mandatory(evaluate(graph(1), pack_config("dev")))} == {"aoai-account-cmk"}
+    assert mandatory(evaluate(graph(2), pack_config("dev"))) == []
+    prod_findings = {f.policy for f in mandatory(evaluate(graph(2), pack_config("prod")))}
+    assert {"aoai-account-managed-identity", "aoai-account-cmk"} <= prod_findings
+
+
 def test_an_ai_services_account_registers_in_all_three_zones_and_passes() -> None:
     graph = run_program("prod", config_overrides={"account": prod_setting("account", kind="AIServices")})
     assert counts(evaluate(graph, pack_config("prod"))) == {}
