@@ -188,7 +188,8 @@ def audit_policies(policies: Iterable[PolicyInfo], registry: Mapping[str, Any],
 
 
 def _control_of(info: PolicyInfo, meta: Any, control_sets: Mapping[str, str]) -> Control:
-    by_key = {c.key: c for c in CONTROLS}
+    # OTHER is a declarable control too: without it a policy declared "other" fell through to the heuristics below.
+    by_key = {c.key: c for c in (*CONTROLS, OTHER)}
     declared = getattr(meta, "control", None)
     if isinstance(declared, str) and declared in by_key:
         return by_key[declared]

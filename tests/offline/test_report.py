@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from offline.analyzer_host import PolicyInfo
 from offline.engine import Graph
-from offline.report import CONTROLS, Diagram, compliance_report, load_policy_metadata
+from offline.report import CONTROLS, Diagram, audit_policies, compliance_report, load_policy_metadata
 from tests.offline.helpers import PACK, remove, resource, set_both, varied
 
 
@@ -53,6 +54,14 @@ def test_framework_references_come_from_the_pack_registry(prod_report: str) -> N
     network = section(prod_report, "Network isolation")
     assert re.search(r"- NIST 800-53: .*SC-7", network)
     assert "Checkov CKV_AZURE_134" in network
+
+
+def test_each_policy_is_reported_under_the_control_its_metadata_declares() -> None:
+    registry, control_sets = load_policy_metadata(PACK)
+    infos = [PolicyInfo(name=name, description="", enforcement_level="mandatory", policy_type="resource")
+             for name in registry]
+    for audit in audit_policies(infos, registry, control_sets):
+        assert audit.control.key == registry[audit.info.name].control, audit.info.name
 
 
 def test_summary_lists_the_verdict_and_each_control(prod_report: str) -> None:
