@@ -144,8 +144,7 @@ def delete_lock(name: str, scope: pulumi.Input[str], what: str, parent: pulumi.R
     )
 
 
-def data_opts(parent: pulumi.Resource, protect: bool, depends_on: Sequence[pulumi.Resource] | None = None,
-              ignore_changes: list[str] | None = None) -> pulumi.ResourceOptions:
+def data_opts(parent: pulumi.Resource, protect: bool,
+              depends_on: Sequence[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
     """Options for a resource that holds data: `protect` from the stack, so `pulumi destroy` cannot remove it."""
-    return pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on or []),
-                                  ignore_changes=ignore_changes)
+    return pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on or []))

@@ -69,9 +69,6 @@ class Graph:
     def by_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
 
-    def get(self, urn: str) -> Resource:
-        return next(r for r in self.resources if r.urn == urn)
-
     def named(self, name: str) -> Resource:
         return next(r for r in self.resources if r.name == name)
 

@@ -26,10 +26,6 @@ class RegionSettings:
     existing_subnet_id: str | None = None
 
     @property
-    def creates_network(self) -> bool:
-        return self.existing_subnet_id is None
-
-    @property
     def existing_vnet_id(self) -> str | None:
         """The VNet of an existing subnet id, for linking private DNS zones to it."""
         if self.existing_subnet_id is None:
@@ -42,11 +38,6 @@ class DnsSettings:
     """Private DNS zones: created here and linked to every region's VNet, or existing ones from a hub."""
 
     existing_zone_ids: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def creates_zones(self) -> bool:
-        return not self.existing_zone_ids
-
 
 @dataclass(frozen=True)
 class KeyVaultSettings:
