@@ -138,7 +138,7 @@ ROLE_IDS: dict[str, str] = {
     "Log Analytics Reader": "73c42c96-874c-492b-b04d-ab87d138a893",
     "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
     "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c6a72d9d",
+    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
 }
 # Roles this project refuses to hand out from config: they grant control of the resource or of who may access it.
 PRIVILEGED_ROLES = frozenset({"Owner", "Contributor", "User Access Administrator", "Cognitive Services Contributor"})
