@@ -7,6 +7,8 @@ from components.environment import RegionalEnvironment, RegionalEnvironmentArgs,
 from settings import load_settings
 
 settings = load_settings()  # every config problem is reported here, before any resource is registered
+for warning in settings.warnings:  # e.g. a model version retiring within modelLifecycle.warningDays
+    pulumi.log.warn(warning)
 client = authorization.get_client_config_output()  # the deploying principal's tenant and subscription
 zones = shared_dns_zones(settings)
 regions = {

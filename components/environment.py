@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import resources
 
-from settings.catalog import ACCOUNT_ZONE_KEYS, DNS_ZONES, LOG_CATEGORY_GROUPS
+from settings.catalog import ACCOUNT_ZONE_KEYS, DNS_ZONES, LOG_CATEGORY_GROUPS, PROVISIONED_SKUS
 from settings.model import RegionSettings, Settings
 
 from .access import Access, AccessArgs
@@ -77,7 +77,7 @@ class RegionalEnvironment(pulumi.ComponentResource):
         categories = s.monitoring.account_log_categories
         account = OpenAIAccount(f"{name}-openai", OpenAIAccountArgs(
             account_name=base, location=region.location, resource_group_name=group.name, settings=s.account,
-            deployments=s.deployments, content_filters=s.content_filters, subnet_id=net.subnet_id,
+            deployments=s.deployments_in(region.location), content_filters=s.content_filters, subnet_id=net.subnet_id,
             dns_zone_ids=args.zones.zone_ids,
             diagnostics=DiagnosticsSpec(
                 monitoring.workspace_id,
@@ -101,15 +101,19 @@ class RegionalEnvironment(pulumi.ComponentResource):
         if s.monitoring.alerts.enabled and monitoring.action_group_id is not None:
             Alerts(f"{name}-alerts", AlertsArgs(
                 base_name=base, resource_group_name=group.name, account_id=account.account_id,
-                action_group_id=monitoring.action_group_id, settings=s.monitoring.alerts, tags=tags), opts=child)
+                action_group_id=monitoring.action_group_id, settings=s.monitoring.alerts,
+                provisioned_deployments=tuple(d.name for d in s.deployments_in(region.location)
+                                              if d.sku in PROVISIONED_SKUS),
+                tags=tags), opts=child)
 
         self.outputs = {
             "location": region.location,
             "endpoint": account.endpoint,
             "accountName": account.account_name,
             "accountId": account.account_id,
-            "deployments": {d.name: {"model": d.model, "version": d.version, "sku": d.sku, "capacity": d.capacity}
-                            for d in s.deployments},
+            "deployments": {d.name: {"model": d.model, "version": d.version, "sku": d.sku, "capacity": d.capacity,
+                                     **({"spilloverTo": d.spillover} if d.spillover else {})}
+                            for d in s.deployments_in(region.location)},
             "keyVaultUri": cmk.vault_uri,
             "keyId": cmk.key_id,
             "keyUriWithVersion": cmk.key_uri_with_version,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 from pulumi_azure_native import monitor, operationalinsights
 
+from settings.catalog import (
+    PROVISIONED_UTILIZATION_METRIC,
+    REQUESTS_METRIC,
+    THROTTLED_STATUS_CODE,
+    TIME_TO_RESPONSE_METRIC,
+)
 from settings.model import AlertSettings
 
 from .shared import data_opts, delete_lock
@@ -73,48 +78,79 @@ class Monitoring(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class AlertsArgs:
-    """The account to watch, the thresholds, and the action group to notify."""
+    """The account to watch, its provisioned deployments, the thresholds, and the action group to notify."""
 
     base_name: str
     resource_group_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     action_group_id: pulumi.Input[str]
     settings: AlertSettings
+    provisioned_deployments: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Rule:
+    key: str
+    description: str
+    severity: int
+    metric: str
+    aggregation: str
+    threshold: int
+    dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def alert_rules(args: AlertsArgs) -> list[_Rule]:
+    """The rules for one account. Metric names and dimensions: settings/catalog.py (Microsoft's supported-metrics
+    page); the legacy ServerErrors metric is marked "Do not use for Azure OpenAI service" there, so server errors are
+    AzureOpenAIRequests filtered on 5xx status codes."""
+    s = args.settings
+    rules = [
+        _Rule("throttling", "Requests throttled with HTTP 429: quota or PTU capacity exhausted", 2,
+              s.requests_metric, REQUESTS_METRIC.aggregation, s.throttled_requests_threshold,
+              (("StatusCode", (THROTTLED_STATUS_CODE,)),)),
+        _Rule("server-errors", "Requests Azure OpenAI answered with a server error (HTTP 5xx)", 1,
+              s.requests_metric, REQUESTS_METRIC.aggregation, s.server_errors_threshold,
+              (("StatusCode", s.server_error_status_codes),)),
+        _Rule("latency", "Average time to response above the threshold (milliseconds)", 3,
+              s.latency_metric, TIME_TO_RESPONSE_METRIC.aggregation, s.latency_ms_threshold),
+    ]
+    if args.provisioned_deployments:
+        rules.append(_Rule(
+            "ptu-utilization", "Provisioned throughput utilization above the threshold (percent): requests beyond "
+            "it spill over to the pay-per-token deployment or are throttled", 2,
+            PROVISIONED_UTILIZATION_METRIC.name, PROVISIONED_UTILIZATION_METRIC.aggregation,
+            s.provisioned_utilization_percent,
+            (("ModelDeploymentName", tuple(args.provisioned_deployments)),)))
+    return rules
+
+
 class Alerts(pulumi.ComponentResource):
-    """Metric alerts on one account: throttling (HTTP 429), server errors and time to response."""
+    """Metric alerts on one account: throttling (HTTP 429), server errors (5xx), time to response, and the
+    utilization of its provisioned deployments."""
 
     def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:monitoring:Alerts", name, None, opts)
         s = args.settings
-        rules: tuple[tuple[str, str, int, str, str, int, list[dict[str, Any]]], ...] = (
-            ("throttling", "Requests throttled with HTTP 429: quota or PTU capacity exhausted", 2,
-             s.requests_metric, "Total", s.throttled_requests_threshold,
-             [{"name": "StatusCode", "operator": "Include", "values": ["429"]}]),
-            ("server-errors", "Server errors returned by Azure OpenAI", 1,
-             s.server_errors_metric, "Total", s.server_errors_threshold, []),
-            ("latency", "Average time to response above the threshold (milliseconds)", 3,
-             s.latency_metric, "Average", s.latency_ms_threshold, []),
-        )
         self.alert_ids: dict[str, pulumi.Output[str]] = {}
-        for key, description, severity, metric, aggregation, threshold, dimensions in rules:
+        for rule in alert_rules(args):
             alert = monitor.MetricAlert(
-                f"{name}-{key}", rule_name=f"alert-{args.base_name}-{key}",
-                resource_group_name=args.resource_group_name, location="global", description=description,
-                severity=severity, enabled=True, scopes=[args.account_id], evaluation_frequency=s.frequency,
+                f"{name}-{rule.key}", rule_name=f"alert-{args.base_name}-{rule.key}",
+                resource_group_name=args.resource_group_name, location="global", description=rule.description,
+                severity=rule.severity, enabled=True, scopes=[args.account_id], evaluation_frequency=s.frequency,
                 window_size=s.window, auto_mitigate=True, tags=dict(args.tags),
                 # The criteria are a union type: only the Args class tells the SDK to send `odata.type`/`allOf`.
                 criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
                     odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
                     all_of=[monitor.MetricCriteriaArgs(
-                        criterion_type="StaticThresholdCriterion", name=key, metric_name=metric,
-                        metric_namespace=ACCOUNT_METRIC_NAMESPACE, operator="GreaterThan", threshold=threshold,
-                        time_aggregation=aggregation,
-                        dimensions=[monitor.MetricDimensionArgs(**d) for d in dimensions])],
+                        criterion_type="StaticThresholdCriterion", name=rule.key, metric_name=rule.metric,
+                        metric_namespace=ACCOUNT_METRIC_NAMESPACE, operator="GreaterThan", threshold=rule.threshold,
+                        time_aggregation=rule.aggregation,
+                        dimensions=[monitor.MetricDimensionArgs(name=dimension, operator="Include",
+                                                                values=list(values))
+                                    for dimension, values in rule.dimensions])],
                 ),
                 actions=[{"action_group_id": args.action_group_id}],
                 opts=pulumi.ResourceOptions(parent=self))
-            self.alert_ids[key] = alert.id
+            self.alert_ids[rule.key] = alert.id
         self.register_outputs({"alertIds": self.alert_ids})

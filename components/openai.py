@@ -73,6 +73,13 @@ def content_filters(spec: ContentFilterSettings) -> list[cognitiveservices.RaiPo
     return filters
 
 
+def creation_order(deployments: Sequence[DeploymentSettings]) -> list[DeploymentSettings]:
+    """The deployments in stack-file order, except that a spillover target comes before the provisioned deployment
+    that names it (Azure checks that spilloverDeploymentName exists)."""
+    targets = {d.spillover for d in deployments if d.spillover}
+    return sorted(deployments, key=lambda d: d.name not in targets)
+
+
 class OpenAIAccount(pulumi.ComponentResource):
     """An Azure OpenAI account that only Entra ID principals reach, only through its private endpoint, encrypted
     with the customer-managed key; its content filters and its model deployments, created one at a time."""
@@ -115,7 +122,6 @@ class OpenAIAccount(pulumi.ComponentResource):
                 disable_local_auth=True,
                 restrict_outbound_network_access=True,
                 allowed_fqdn_list=list(s.allowed_fqdns),
-                dynamic_throttling_enabled=s.dynamic_throttling,
                 encryption=encryption,
                 restore=True if s.restore else None,
             ),
@@ -135,21 +141,23 @@ class OpenAIAccount(pulumi.ComponentResource):
         }
         self.deployments = {}
         previous: pulumi.Resource | None = None
-        for d in args.deployments:
+        for d in creation_order(args.deployments):
             policy = policies[d.content_filter]
             after: list[pulumi.Resource] = [policy]
             if previous is not None:
                 # Azure rejects parallel deployment writes on one account (409 RequestConflict).
                 after.append(previous)
+            # Requests above the reserved throughput go to the spillover deployment instead of a 429; it was
+            # created earlier in the chain (creation_order), so the name resolves when Azure checks it.
+            spillover = self.deployments[d.spillover].name if d.spillover is not None else None
             previous = self.deployments[d.name] = cognitiveservices.Deployment(
                 f"{name}-deployment-{d.name}", deployment_name=d.name, account_name=account.name,
                 resource_group_name=args.resource_group_name, tags=dict(args.tags),
                 sku={"name": d.sku, "capacity": d.capacity},
-                properties={
-                    "model": {"format": "OpenAI", "name": d.model, "version": d.version},
-                    "rai_policy_name": policy.name,
-                    "version_upgrade_option": d.version_upgrade_option,
-                },
+                properties=cognitiveservices.DeploymentPropertiesArgs(
+                    model=cognitiveservices.DeploymentModelArgs(format="OpenAI", name=d.model, version=d.version),
+                    rai_policy_name=policy.name, version_upgrade_option=d.version_upgrade_option,
+                    spillover_deployment_name=spillover),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after))
 
         zone_keys = ACCOUNT_ZONE_KEYS[s.kind]

@@ -19,12 +19,18 @@ from pulumi import RunError
 
 from .analyzer_host import HostPool, PackStartError, PolicyPackHost, StackContext
 from .engine import PROJECT_DIR, Graph, run_program, stack_config
-from .gate import CheckResult, default_policy_config, run_check, stack_context
+from .gate import CheckResult, default_policy_config, display_path, run_check, stack_context
 from .policy_config import PolicyConfigError, load_policy_config
+from .quota import as_json as quota_json
+from .quota import format_report, project_settings, quota_report
 from .render import check_lines, document, dumps, tree_lines, unknown_summary
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_PACK = PROJECT_DIR / "policies"
+
+
+class QuotaError(RunError):
+    """The stacks together ask for more capacity than the subscription's quota snapshot allows."""
 
 
 class UsageError(Exception):
@@ -42,7 +48,7 @@ class Run:
 def build_parser() -> argparse.ArgumentParser:
     """The three commands; `--json` on each, the gate's options on check and report."""
     parser = argparse.ArgumentParser(prog="python -m offline", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{preview,check,report}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{preview,check,report,quota,catalog}")
 
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
@@ -73,6 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="report file (default: build/report-<stack>.md)")
     report.add_argument("--json", type=Path, help="also write resources and violations to this file")
     report.set_defaults(handler=report_command)
+
+    quota = commands.add_parser("quota", help="add up every stack's deployment capacity per subscription and region "
+                                              "and compare it with the quota snapshots; exit 2 when over")
+    quota.add_argument("--stack", help="also name this stack in messages (every stack file is read either way)")
+    quota.add_argument("--stack-file", type=Path, help="read this file instead of Pulumi.<stack>.yaml")
+    quota.add_argument("--json", type=Path, help="also write the quota lines to this file")
+    quota.set_defaults(handler=quota_command)
+
+    catalog = commands.add_parser("catalog", help="the model catalogue and quota snapshots under settings/data")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="{refresh}")
+    refresh = catalog_commands.add_parser(
+        "refresh", help="ask Azure (Models and Usages APIs) what a region offers and what quota the subscription has "
+                        "there, and rewrite the snapshot files (needs Azure credentials: az login)")
+    refresh.add_argument("--location", required=True, action="append", help="region, e.g. swedencentral (repeat for "
+                                                                             "several)")
+    refresh.add_argument("--subscription-id", required=True, help="the Azure subscription to ask")
+    refresh.add_argument("--subscription", default="default",
+                         help="the name the stacks give it (their `subscription` setting; default: 'default')")
+    refresh.set_defaults(handler=refresh_command, stack="(catalog)")
     return parser
 
 
@@ -118,7 +143,7 @@ def program(args: argparse.Namespace) -> Graph:
 def preview_command(args: argparse.Namespace, pool: HostPool) -> int:
     """Print the resource tree; with --as-first-preview also which inputs stay unknown until apply."""
     graph = program(args)
-    lines = tree_lines(graph)
+    lines = [*warning_lines(graph), *tree_lines(graph)]
     if args.as_first_preview:
         unknown = unknown_summary(graph)
         lines += ["", f"Unknown until apply on a first preview ({len(unknown)} resources):", *unknown]
@@ -139,16 +164,25 @@ def gate_run(args: argparse.Namespace, pool: HostPool) -> Run:
     if config_path is not None:
         load_policy_config(config_path)  # a malformed file fails here, before a second is spent on the program
     project, config = stack_config(args.stack, _stack_file(args))
+    _check_quota(args)
     host: PolicyPackHost = pool.get(pack_dir, StackContext(project=project, stack=args.stack, config=config))
     graph = program(args)
     result = run_check(host, graph, config_path, stack_context(graph, config), first_preview=args.as_first_preview)
     return Run(graph, result)
 
 
+def _check_quota(args: argparse.Namespace) -> None:
+    """Azure refuses a deployment over quota only at `pulumi up`; refuse it here, across every stack file."""
+    overrides = {args.stack: args.stack_file} if args.stack_file else {}
+    problems = quota_report(project_settings(overrides=overrides)).problems()
+    if problems:
+        raise QuotaError("\n".join(problems))
+
+
 def check_command(args: argparse.Namespace, pool: HostPool) -> int:
     """Print the verdicts grouped by enforcement level; the exit code is the gate's."""
     run = gate_run(args, pool)
-    print("\n".join(check_lines(run.result)))
+    print("\n".join([*warning_lines(run.graph), *check_lines(run.result)]))
     _write_json(args.json, document(run.graph, run.result))
     return run.result.exit_code
 
@@ -165,6 +199,38 @@ def report_command(args: argparse.Namespace, pool: HostPool) -> int:
     result = run.result
     print(f"wrote {out}: {len(result.mandatory)} mandatory and {len(result.advisory)} advisory violation(s)")
     return EXIT_OK
+
+
+def quota_command(args: argparse.Namespace, pool: HostPool) -> int:
+    """Print every quota line; exit 2 when a usage is over its limit (Azure would refuse the deployment)."""
+    stack_file = _stack_file(args)
+    overrides = {args.stack: stack_file} if args.stack and stack_file is not None else {}
+    report = quota_report(project_settings(overrides=overrides))
+    print("\n".join(format_report(report)) or "no deployments")
+    _write_json(args.json, quota_json(report))
+    for problem in report.problems():
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_UNUSABLE if report.over else EXIT_OK
+
+
+def refresh_command(args: argparse.Namespace, pool: HostPool) -> int:
+    """Rewrite the catalogue and quota snapshots from Azure for each --location."""
+    from .catalog_refresh import RefreshError, make_client, refresh
+
+    try:
+        client = make_client(args.subscription_id)
+        for location in args.location:
+            result = refresh(client, location, args.subscription_id, args.subscription)
+            print(f"wrote {display_path(result.models_file)} ({result.models} models) and "
+                  f"{display_path(result.quota_file)} ({result.usages} usages)")
+    except RefreshError as error:
+        return _fail("the catalogue could not be refreshed", str(error))
+    return EXIT_OK
+
+
+def warning_lines(graph: Graph) -> list[str]:
+    """What the program warned about, as the CLI prints it (`warning: ...`), then a blank line."""
+    return [*(f"warning: {w}" for w in graph.warnings), *([""] if graph.warnings else [])]
 
 
 def _write_json(path: Path | None, doc: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import logging
 import runpy
 import sys
 import uuid
@@ -65,6 +66,8 @@ class Graph:
     stack: str
     resources: list[Resource]
     outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged as warnings (`pulumi.log.warn`), e.g. a model version close to retirement."""
 
     def by_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -280,6 +283,20 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _WarningLog(logging.Handler):
+    """Keeps the warnings the program logs through the engine (the CLI prints them as `warning:` lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.logger = logging.getLogger(f"offline.engine.program.{id(self)}")
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def stack_config(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
                  ) -> tuple[str, dict[str, str]]:
     """The config the CLI would hand the program: the project's declared defaults, then the stack file's values,
@@ -321,7 +338,9 @@ def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = 
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     ROOT.set(None)
-    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    logs = _WarningLog()
+    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor,
+                    logger=logs.logger)
     ROOT.set(None)  # set_mocks made a root stack of its own; the program gets a fresh one, as under the CLI
     pulumi.runtime.set_all_config(config)
     if str(project_dir) not in sys.path:
@@ -332,4 +351,4 @@ def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = 
         runpy.run_path(main, run_name="__main__")
 
     _sync_await(run_in_stack(run_main))
-    return Graph(project, stack, monitor.registrations, monitor.stack_outputs)
+    return Graph(project, stack, monitor.registrations, monitor.stack_outputs, logs.messages)

@@ -53,7 +53,8 @@ def _deployment(i: Mapping[str, Any]) -> Settings:
                       f"{display(get_path(i, 'properties.model.version'))}"),
             ("sku", get_path(i, "sku.name")), ("capacity", get_path(i, "sku.capacity")),
             ("versionUpgradeOption", get_path(i, "properties.versionUpgradeOption")),
-            ("raiPolicyName", get_path(i, "properties.raiPolicyName"))]
+            ("raiPolicyName", get_path(i, "properties.raiPolicyName")),
+            ("spilloverDeploymentName", get_path(i, "properties.spilloverDeploymentName"))]
 
 
 def _rai(i: Mapping[str, Any]) -> Settings:
@@ -234,6 +235,7 @@ def document(graph: Graph, result: CheckResult | None = None) -> dict[str, Any]:
         "unknownSentinel": UNKNOWN if any(contains_unknown(r.inputs) for r in graph.resources) else None,
         "resources": [resource_json(r) for r in sorted(graph.resources, key=lambda r: r.urn)],
         "outputs": to_engine(graph.outputs),
+        "warnings": list(graph.warnings),
         "violations": [],
     }
     if result is not None:

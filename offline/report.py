@@ -700,6 +700,10 @@ def compliance_report(graph: Graph, result: CheckResult, pack_dir: Path) -> str:
                    f"{_status(mine, verdicts, violations_by_policy)} |")
     if result.violations:
         out += ["", "### Violations", ""] + [_violation_line(v) for v in result.violations]
+    if graph.warnings:
+        out += ["", "### Warnings", "",
+                "The program warned (a model version close to retirement, within `modelLifecycle.warningDays`):", ""]
+        out += [f"- {warning}" for warning in graph.warnings]
 
     out += ["", "## Architecture", "",
             "Drawn from the resource graph: boxes are what the program creates, arrows follow the values one "

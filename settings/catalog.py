@@ -1,8 +1,8 @@
-"""The data tables the settings are checked against: models, regions, roles, DNS zones.
+"""The fixed tables the settings are checked against: SKUs, regions, DNS zones, roles, log categories, metrics.
 
-Each table is the one place its facts live. Facts marked *unconfirmed* in the reference (model versions, which SKUs a
-model offers in which region, data-zone membership) can be overridden per stack through settings, so a change at
-Microsoft needs a config edit, not a code change.
+Each table is the one place its facts live, and names where they come from and when they were read. What Azure
+offers per region (models, versions, SKUs, capacity, retirement) changes monthly, so it is not here but in the
+catalogue snapshot under settings/data (settings/model_catalog.py), which a refresh command rewrites from Azure.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ GLOBAL_SKUS = frozenset({"GlobalStandard", "GlobalProvisionedManaged", "GlobalBa
 ALL_DEPLOYMENT_SKUS = REGIONAL_SKUS | DATA_ZONE_SKUS | GLOBAL_SKUS
 PROVISIONED_SKUS = frozenset({"ProvisionedManaged", "DataZoneProvisionedManaged", "GlobalProvisionedManaged"})
 
+# A provisioned deployment spills over to a standard deployment on the same account whose data processing level
+# matches (Microsoft Learn "Manage traffic with spillover for provisioned deployments", ms.date 2026-03-04, read
+# 2026-11-30: Global to GlobalStandard, Data Zone to DataZoneStandard; regional by the same rule).
+SPILLOVER_TARGET_SKUS = {"ProvisionedManaged": "Standard", "DataZoneProvisionedManaged": "DataZoneStandard",
+                         "GlobalProvisionedManaged": "GlobalStandard"}
+
 RESIDENCY_MODES = ("regional", "dataZone", "global")
 SKUS_BY_RESIDENCY = {
     "regional": REGIONAL_SKUS,
@@ -28,39 +34,13 @@ VERSION_UPGRADE_OPTIONS = ("NoAutoUpgrade", "OnceNewDefaultVersionAvailable", "O
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A model we support: the version we pin by default and the deployment SKUs it can be deployed with."""
-
-    name: str
-    default_version: str
-    skus: frozenset[str]
-    family: str
-
-
-_CHAT_SKUS = frozenset({"Standard", "DataZoneStandard", "GlobalStandard", "ProvisionedManaged",
-                        "DataZoneProvisionedManaged", "GlobalProvisionedManaged", "GlobalBatch", "DataZoneBatch"})
-_EMBEDDING_SKUS = frozenset({"Standard", "DataZoneStandard", "GlobalStandard", "ProvisionedManaged",
-                             "GlobalProvisionedManaged"})
-
-# Versions are the ones named in the reference (unconfirmed): a stack overrides them with `modelCatalog`.
-MODEL_CATALOG: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec("gpt-4o", "2024-11-20", _CHAT_SKUS, "chat"),
-        ModelSpec("gpt-4.1", "2025-04-14", _CHAT_SKUS, "chat"),
-        ModelSpec("o3", "2025-04-16", _CHAT_SKUS, "reasoning"),
-        ModelSpec("o4-mini", "2025-04-16", _CHAT_SKUS, "reasoning"),
-        ModelSpec("text-embedding-3-large", "1", _EMBEDDING_SKUS, "embedding"),
-        ModelSpec("text-embedding-3-small", "1", _EMBEDDING_SKUS, "embedding"),
-        ModelSpec("whisper", "001", frozenset({"Standard"}), "audio"),
-        ModelSpec("dall-e-3", "3.0", frozenset({"Standard"}), "image"),
-    )
-}
-
-
-@dataclass(frozen=True)
 class Region:
-    """An Azure region we may deploy to, with the short code used in resource names and its data zone."""
+    """An Azure region we may deploy to, with the short code used in resource names and its data zone.
+
+    Data zones: Microsoft Learn "Deployment types" (ms.date 2026-05-08: the EU Data Zone covers France, Germany,
+    Italy, Netherlands, Norway, Poland, Spain, Sweden and Switzerland; the US Data Zone the US) and "Deployment types
+    in Azure Government" (ms.date 2026-04-03: USGov), read 2026-11-30. Ireland (northeurope) and the UK are in none.
+    Which data-zone SKUs a region actually offers is the model catalogue's business, not this table's."""
 
     name: str
     code: str
@@ -79,8 +59,8 @@ REGIONS: dict[str, Region] = {
         Region("italynorth", "itn", "EU"),
         Region("polandcentral", "plc", "EU"),
         Region("spaincentral", "spc", "EU"),
-        Region("norwayeast", "noe", "none"),
-        Region("switzerlandnorth", "szn", "none"),
+        Region("norwayeast", "noe", "EU"),
+        Region("switzerlandnorth", "szn", "EU"),
         Region("uksouth", "uks", "none"),
         Region("eastus", "eus", "US"),
         Region("eastus2", "eus2", "US"),
@@ -94,11 +74,11 @@ REGIONS: dict[str, Region] = {
         Region("koreacentral", "krc", "none"),
         Region("southindia", "ins", "none"),
         Region("brazilsouth", "brs", "none"),
-        Region("usgovvirginia", "ugv", "none", "usgovernment"),
-        Region("usgovarizona", "uga", "none", "usgovernment"),
+        Region("usgovvirginia", "ugv", "USGov", "usgovernment"),
+        Region("usgovarizona", "uga", "USGov", "usgovernment"),
     )
 }
-DATA_ZONES = ("EU", "US")
+DATA_ZONES = ("EU", "US", "USGov")
 
 # Private DNS zones per cloud (REFERENCE: Private endpoints and DNS).
 DNS_ZONES: dict[str, dict[str, str]] = {
@@ -122,8 +102,9 @@ ACCOUNT_ZONE_KEYS: dict[str, tuple[str, ...]] = {
     "AIServices": ("openai", "cognitiveservices", "aiservices"),
 }
 
-# Built-in role definition ids (REFERENCE: Built-in role definition ids). The policy pack keeps its own copy, and a
-# test holds the two equal.
+# Built-in role definition ids: Microsoft Learn "Azure built-in roles" (learn.microsoft.com/azure/role-based-access-
+# control/built-in-roles, ms.date 2026-04-09), every id checked there on 2026-11-30. The policy pack keeps its own
+# copy, and a test holds the two equal.
 ROLE_IDS: dict[str, str] = {
     "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
     "Cognitive Services OpenAI Contributor": "a001fd3d-188f-4b5d-821b-7da978bf7442",
@@ -155,9 +136,57 @@ LOG_CATEGORY_GROUPS = ("allLogs", "audit")
 
 CONTENT_FILTER_CATEGORIES = ("hate", "sexual", "violence", "selfharm")
 SEVERITY_THRESHOLDS = ("Low", "Medium", "High")
-RAI_MODES = ("Default", "Deferred", "Blocking", "Asynchronous_filter")
+# Content-filter (RAI policy) modes. REST spec cognitiveservices 2025-06-01 RaiPolicyMode (Azure/azure-rest-api-specs
+# @2c4d374c, read 2026-11-30) lists Default, Deferred, Blocking, Asynchronous_filter and says of Deferred: "Please use
+# 'Asynchronous_filter' after 2025-06-01. It is the same as 'Deferred' in previous version." Microsoft Learn documents
+# Default (filter before the answer is returned) and Asynchronous_filter only; Blocking is documented nowhere, so it is
+# not offered here.
+RAI_MODES = ("Default", "Asynchronous_filter")
+SUPERSEDED_RAI_MODES = {"Deferred": "Asynchronous_filter"}
+UNDOCUMENTED_RAI_MODES = ("Blocking",)
+
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An Azure Monitor platform metric of Microsoft.CognitiveServices/accounts and how the alerts aggregate it."""
+
+    name: str
+    aggregation: str
+    unit: str
+
+
+# Microsoft Learn "Supported metrics for Microsoft.CognitiveServices/accounts" (MicrosoftDocs/azure-monitor-docs,
+# ms.date 2026-07-31) and "Monitoring Azure OpenAI" reference (ms.date 2026-03-19), read 2026-11-30.
+METRIC_SOURCE = ("https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/"
+                 "microsoft-cognitiveservices-accounts-metrics (ms.date 2026-07-31, read 2026-11-30)")
+REQUESTS_METRIC = Metric("AzureOpenAIRequests", "Total", "Count")  # dimension StatusCode ("200", "429", "500"...)
+TIME_TO_RESPONSE_METRIC = Metric("AzureOpenAITimeToResponse", "Average", "MilliSeconds")  # PTU and pay-as-you-go
+PROVISIONED_UTILIZATION_METRIC = Metric("AzureOpenAIProvisionedManagedUtilizationV2", "Average", "Percent")
+# Every legacy "Cognitive Services - HTTP Requests" metric carries "Do not use for Azure OpenAI service" on that page.
+METRICS_NOT_FOR_AZURE_OPENAI = ("ServerErrors", "ClientErrors", "Latency", "BlockedCalls", "TotalCalls",
+                                "SuccessfulCalls", "TotalErrors", "SuccessRate", "DataIn", "DataOut",
+                                "ProvisionedManagedUtilization")
+# Metric alert dimensions take Include/Exclude of listed values only (no wildcard within a value), so server errors are
+# the 5xx codes Azure OpenAI answers with, listed.
+SERVER_ERROR_STATUS_CODES = ("500", "502", "503", "504")
+THROTTLED_STATUS_CODE = "429"
 
 ACCOUNT_KINDS = ("OpenAI", "AIServices")
 VAULT_SKUS = ("standard", "premium")
 KEY_TYPES = ("RSA", "RSA-HSM")
 KEY_SIZES = (2048,)  # what Azure OpenAI accepts for a customer-managed key
+
+
+@dataclass(frozen=True)
+class KeyRotationLimits:
+    """What Key Vault accepts in a key rotation policy, in days (REST keys.json KeyRotationPolicy; Microsoft Learn
+    "Configure cryptographic key auto-rotation in Azure Key Vault", read 2026-11-30)."""
+
+    min_expiry_time_days: int
+    min_time_after_create_days: int
+    min_time_before_expiry_days: int
+
+
+KEY_ROTATION_LIMITS = KeyRotationLimits(min_expiry_time_days=28, min_time_after_create_days=7,
+                                        min_time_before_expiry_days=7)

@@ -71,7 +71,6 @@ class AccountSettings:
     sku: str
     allowed_fqdns: tuple[str, ...]
     restore: bool
-    dynamic_throttling: bool
     network_bypass: str
 
 
@@ -90,7 +89,7 @@ class ContentFilterSettings:
 
 @dataclass(frozen=True)
 class DeploymentSettings:
-    """One model deployment on every region's account."""
+    """One model deployment, on the account of each region it lands in."""
 
     name: str
     model: str
@@ -99,6 +98,10 @@ class DeploymentSettings:
     capacity: int
     version_upgrade_option: str
     content_filter: str
+    regions: tuple[str, ...]
+    # A pay-per-token deployment that takes a provisioned deployment's requests above its reserved throughput
+    # (spilloverDeploymentName) instead of answering them with HTTP 429.
+    spillover: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,17 +118,19 @@ class RoleAssignmentSettings:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """Metric alerts on each account; metric names are settings because Azure renames them now and then."""
+    """Metric alerts on each account. Metric names default to the catalogue's (settings/catalog.py, with their
+    source); an override exists because Azure renames metrics now and then."""
 
     enabled: bool
     throttled_requests_threshold: int
     server_errors_threshold: int
     latency_ms_threshold: int
+    provisioned_utilization_percent: int
     window: str
     frequency: str
     requests_metric: str
-    server_errors_metric: str
     latency_metric: str
+    server_error_status_codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,15 @@ class Settings:
     monitoring: MonitoringSettings
     protection: ProtectionSettings
     tags: dict[str, str]
+    # The Azure subscription this stack deploys into, by the name the platform team gives it: stacks naming the
+    # same one share its quota (settings/data/quota/<subscription>/<region>.json).
+    subscription: str = "default"
+    warnings: tuple[str, ...] = ()
+    """Things that work today but need attention soon (a model version close to retirement)."""
+
+    def deployments_in(self, location: str) -> tuple[DeploymentSettings, ...]:
+        """The deployments that land in one region."""
+        return tuple(d for d in self.deployments if location in d.regions)
 
     def base_name(self, region: RegionSettings) -> str:
         """`<prefix>-<env>-<region code>[-<suffix>]`: the stem of every regional resource name."""

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import catalog
+from .deployments import parse_deployments
 from .model import (
     AccountSettings,
     AlertSettings,
     ContentFilterSettings,
-    DeploymentSettings,
     DnsSettings,
     KeyVaultSettings,
     MonitoringSettings,
@@ -26,23 +26,29 @@ from .model import (
     RoleAssignmentSettings,
     Settings,
 )
-from .reader import EMAIL_RE, Reader, choices, duration_days
+from .model_catalog import ModelCatalog, load_catalog
+from .reader import EMAIL_RE, Reader, choices
 
 # The top-level keys of the project's config namespace, as declared in Pulumi.yaml.
 TOP_LEVEL_KEYS = (
     "environment", "namePrefix", "nameSuffix", "cloud", "residency", "regions", "privateDns", "keyVault", "account",
-    "modelCatalog", "contentFilters", "deployments", "access", "monitoring", "protection", "tags",
+    "modelLifecycle", "contentFilters", "deployments", "access", "monitoring", "protection", "tags", "subscription",
 )
+# Keys that were settings once: a clear word on what replaced them beats "is not a known setting".
+RETIRED_KEYS = {
+    "modelCatalog": "model availability now comes from Azure's own answers in settings/data/models/<region>.json "
+                    "(refresh with `python -m offline catalog refresh --location <region>`); pin versions in "
+                    "deployments[].version",
+}
 REQUIRED_TAGS = ("owner", "costCenter", "dataClassification")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
 _ENV_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 _SUFFIX_RE = re.compile(r"^[a-z0-9]{0,6}$")
-_DEPLOYMENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 _FILTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
 _FQDN_RE = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.-]{0,31}$")
+_SUBSCRIPTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TAG_KEY_RE = re.compile(r"^[^<>%&\\?/]{1,512}$")
 _ARM = r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/"
@@ -51,12 +57,16 @@ _ZONE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.Network/privateDnsZones/(?P<zone>[
 _WORKSPACE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.OperationalInsights/workspaces/[^/]+$", re.IGNORECASE)
 
 
-def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = None) -> Settings:
-    """Validate `raw` (top-level config key -> decoded value) and return frozen settings, or raise SettingsError."""
+def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = None,
+                   catalog_: ModelCatalog | None = None) -> Settings:
+    """Validate `raw` (top-level config key -> decoded value) and return frozen settings, or raise SettingsError.
+    `catalog_` is what Azure offers (default: the committed snapshot under settings/data)."""
     r = Reader()
     today = today or dt.date.today()
     for key in raw:
-        if key not in TOP_LEVEL_KEYS:
+        if key in RETIRED_KEYS:
+            r.problem(key, raw[key], RETIRED_KEYS[key], "is no longer a setting")
+        elif key not in TOP_LEVEL_KEYS:
             r.problem(key, raw[key], choices(TOP_LEVEL_KEYS), "is not a known setting")
 
     environment = r.string(raw, "environment", "environment", pattern=_ENV_RE,
@@ -72,20 +82,24 @@ def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = N
     key_vault = _key_vault(r, raw, today)
     account = _account(r, raw)
     dns = _dns(r, raw, cloud, account.kind)
-    models = _model_catalog(r, raw)
     filters = _content_filters(r, raw)
-    deployments = _deployments(r, raw, models, filters, residency)
+    lifecycle = r.obj(raw.get("modelLifecycle"), "modelLifecycle", ("warningDays",))
+    warn_days = r.integer(lifecycle, "warningDays", "modelLifecycle.warningDays", 0, 730, 90)
+    models = load_catalog() if catalog_ is None else catalog_
+    deployments = parse_deployments(r, raw, filters, residency, regions, models, today, warn_days or 0)
     access = _access(r, raw)
     monitoring = _monitoring(r, raw, regions)
     protection = _protection(r, raw)
     tags = _tags(r, raw, environment)
+    subscription = r.string(raw, "subscription", "subscription", "default", pattern=_SUBSCRIPTION_RE,
+                            allowed="1-64 letters, digits, '.', '-' or '_' naming the Azure subscription")
     r.raise_if_any()
 
     settings = Settings(
         stack=stack, environment=environment, name_prefix=name_prefix, name_suffix=name_suffix or "", cloud=cloud,
         residency=residency, regions=regions, dns=dns, key_vault=key_vault, account=account,
         content_filters=filters, deployments=deployments, access=access, monitoring=monitoring,
-        protection=protection, tags=tags,
+        protection=protection, tags=tags, subscription=subscription, warnings=tuple(r.warnings),
     )
     _names(r, settings)
     r.raise_if_any()
@@ -201,14 +215,18 @@ def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSet
     key_size = r.enum(item, "keySize", "keyVault.keySize", catalog.KEY_SIZES, 2048)  # type: ignore[arg-type]
     if key_type == "RSA-HSM" and sku == "standard":
         r.problem("keyVault.sku", sku, "premium when keyVault.keyType is RSA-HSM (HSM keys need a premium vault)")
-    rotate_after = r.duration(item, "rotateAfter", "keyVault.rotateAfter", "P180D")
-    lifetime = r.duration(item, "keyLifetime", "keyVault.keyLifetime", "P1Y")
-    notify = r.duration(item, "notifyBefore", "keyVault.notifyBefore", "P30D")
-    if rotate_after and lifetime and duration_days(rotate_after) >= duration_days(lifetime):
-        r.problem("keyVault.rotateAfter", rotate_after, f"a duration shorter than keyVault.keyLifetime ({lifetime})",
+    limits = catalog.KEY_ROTATION_LIMITS
+    rotate_after = r.duration(item, "rotateAfter", "keyVault.rotateAfter", "P180D", limits.min_time_after_create_days)
+    lifetime = r.duration(item, "keyLifetime", "keyVault.keyLifetime", "P1Y", limits.min_expiry_time_days)
+    notify = r.duration(item, "notifyBefore", "keyVault.notifyBefore", "P30D", limits.min_time_before_expiry_days)
+    gap = limits.min_time_before_expiry_days  # Key Vault rotates at least this long before a version expires
+    if rotate_after and lifetime and rotate_after.longest_days > lifetime.shortest_days - gap:
+        r.problem("keyVault.rotateAfter", rotate_after.text,
+                  f"a duration at least {gap} days shorter than keyVault.keyLifetime ({lifetime.text})",
                   "would let a key version expire before it is rotated")
-    if notify and lifetime and duration_days(notify) >= duration_days(lifetime):
-        r.problem("keyVault.notifyBefore", notify, f"a duration shorter than keyVault.keyLifetime ({lifetime})")
+    if notify and lifetime and notify.longest_days >= lifetime.shortest_days:
+        r.problem("keyVault.notifyBefore", notify.text,
+                  f"a duration shorter than keyVault.keyLifetime ({lifetime.text})")
     expires_on = r.string(item, "keyExpiresOn", "keyVault.keyExpiresOn", pattern=_DATE_RE,
                           allowed="a date YYYY-MM-DD in the future: when the first key version expires")
     epoch = 0
@@ -231,13 +249,13 @@ def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSet
     elif "systemAssignedStep" in item:
         r.problem("keyVault.systemAssignedStep", item["systemAssignedStep"],
                   "nothing unless keyVault.identity is systemAssigned", "has no effect")
-    return KeyVaultSettings(sku, key_type, key_size, rotate_after, lifetime, notify, expires_on, epoch,
+    return KeyVaultSettings(sku, key_type, key_size, rotate_after.text if rotate_after else "",
+                            lifetime.text if lifetime else "", notify.text if notify else "", expires_on, epoch,
                             retention, cmk, identity or "userAssigned", step)
 
 
 def _account(r: Reader, raw: Mapping[str, Any]) -> AccountSettings:
-    item = r.obj(raw.get("account"), "account", ("kind", "sku", "allowedFqdns", "restore", "dynamicThrottling",
-                                                 "trustedServicesBypass"))
+    item = r.obj(raw.get("account"), "account", ("kind", "sku", "allowedFqdns", "restore", "trustedServicesBypass"))
     kind = r.enum(item, "kind", "account.kind", catalog.ACCOUNT_KINDS, "OpenAI")
     sku = r.enum(item, "sku", "account.sku", ("S0",), "S0")
     fqdns: list[str] = []
@@ -248,33 +266,9 @@ def _account(r: Reader, raw: Mapping[str, Any]) -> AccountSettings:
         else:
             fqdns.append(fqdn)
     restore = r.boolean(item, "restore", "account.restore", False)
-    throttling = r.boolean(item, "dynamicThrottling", "account.dynamicThrottling", False)
     # Trusted Azure services (e.g. AI Search with a managed identity) past the account firewall: off unless asked.
     bypass = r.boolean(item, "trustedServicesBypass", "account.trustedServicesBypass", False)
-    return AccountSettings(kind, sku, tuple(fqdns), restore, throttling, "AzureServices" if bypass else "None")
-
-
-def _model_catalog(r: Reader, raw: Mapping[str, Any]) -> dict[str, catalog.ModelSpec]:
-    """The built-in catalogue, with a stack's version or SKU overrides and any models it adds."""
-    models = dict(catalog.MODEL_CATALOG)
-    overrides = r.obj(raw.get("modelCatalog"), "modelCatalog", _any_key(raw.get("modelCatalog")))
-    for name, entry in overrides.items():
-        key = f"modelCatalog.{name}"
-        item = r.obj(entry, key, ("version", "skus", "family"))
-        base = models.get(name)
-        version = r.string(item, "version", f"{key}.version", base.default_version if base else None,
-                           pattern=_VERSION_RE, allowed="a model version such as 2024-11-20")
-        skus_raw = r.items(item.get("skus"), f"{key}.skus")
-        bad = [s for s in skus_raw if s not in catalog.ALL_DEPLOYMENT_SKUS]
-        for sku in bad:
-            r.problem(f"{key}.skus", sku, choices(sorted(catalog.ALL_DEPLOYMENT_SKUS)))
-        skus = frozenset(skus_raw) if skus_raw else (base.skus if base else frozenset())
-        if base is None and (version is None or not skus):
-            r.missing(f"{key}.version/skus", "both a version and a list of SKUs for a model not in the catalogue")
-            continue
-        if version is not None and not bad:
-            models[name] = catalog.ModelSpec(name, version, skus, item.get("family", base.family if base else "custom"))
-    return models
+    return AccountSettings(kind, sku, tuple(fqdns), restore, "AzureServices" if bypass else "None")
 
 
 def _content_filters(r: Reader, raw: Mapping[str, Any]) -> dict[str, ContentFilterSettings]:
@@ -291,7 +285,16 @@ def _content_filters(r: Reader, raw: Mapping[str, Any]) -> dict[str, ContentFilt
                                   "protectedMaterial"))
         base = r.enum(item, "basePolicy", f"{key}.basePolicy", ("Microsoft.DefaultV2", "Microsoft.Default"),
                       "Microsoft.DefaultV2")
-        mode = r.enum(item, "mode", f"{key}.mode", catalog.RAI_MODES, "Blocking")
+        given = item.get("mode")
+        mode: str = "Default"
+        if given in catalog.SUPERSEDED_RAI_MODES:
+            r.problem(f"{key}.mode", given, choices(catalog.RAI_MODES),
+                      f"is superseded by {catalog.SUPERSEDED_RAI_MODES[given]!r} in API 2025-06-01")
+        elif given in catalog.UNDOCUMENTED_RAI_MODES:
+            r.problem(f"{key}.mode", given, choices(catalog.RAI_MODES) + " (Default filters before the answer is "
+                      "returned)", "is in the API's enum but documented nowhere by Microsoft")
+        else:
+            mode = r.enum(item, "mode", f"{key}.mode", catalog.RAI_MODES, "Default")
         threshold = r.enum(item, "severityThreshold", f"{key}.severityThreshold", catalog.SEVERITY_THRESHOLDS,
                            "Medium")
         blocking = r.boolean(item, "blocking", f"{key}.blocking", True)
@@ -299,44 +302,6 @@ def _content_filters(r: Reader, raw: Mapping[str, Any]) -> dict[str, ContentFilt
         protected = r.boolean(item, "protectedMaterial", f"{key}.protectedMaterial", True)
         filters[name] = ContentFilterSettings(name, base, mode, threshold, blocking, jailbreak, protected)
     return filters
-
-
-def _deployments(r: Reader, raw: Mapping[str, Any], models: dict[str, catalog.ModelSpec],
-                 filters: dict[str, ContentFilterSettings], residency: ResidencySettings,
-                 ) -> tuple[DeploymentSettings, ...]:
-    entries = r.items(raw.get("deployments"), "deployments")
-    if not entries:
-        r.missing("deployments", "a list of one or more model deployments")
-    result: list[DeploymentSettings] = []
-    names: set[str] = set()
-    default_filter = "default" if "default" in filters else next(iter(filters), None)
-    for i, entry in enumerate(entries):
-        key = f"deployments[{i}]"
-        item = r.obj(entry, key, ("name", "model", "version", "sku", "capacity", "versionUpgradeOption",
-                                  "contentFilter"))
-        model = r.enum(item, "model", f"{key}.model", sorted(models))
-        spec = models.get(model) if model else None
-        name = r.string(item, "name", f"{key}.name", model, pattern=_DEPLOYMENT_NAME_RE,
-                        allowed="2-64 letters, digits, '.', '-' or '_'")
-        if name is not None:
-            if name in names:
-                r.problem(f"{key}.name", name, "a name used by one deployment only", "is used twice")
-            names.add(name)
-        version = r.string(item, "version", f"{key}.version", spec.default_version if spec else None,
-                           pattern=_VERSION_RE, allowed="a model version such as 2024-11-20")
-        sku = r.enum(item, "sku", f"{key}.sku", sorted(catalog.ALL_DEPLOYMENT_SKUS), "Standard")
-        if sku is not None and spec is not None and sku not in spec.skus:
-            r.problem(f"{key}.sku", sku, f"{choices(sorted(spec.skus))} for {model}", "is not offered for the model")
-        elif sku is not None and sku not in residency.allowed_skus:
-            r.problem(f"{key}.sku", sku, f"{choices(sorted(residency.allowed_skus))} under residency.mode "
-                                         f"{residency.mode}", "breaks data residency")
-        capacity = r.integer(item, "capacity", f"{key}.capacity", 1, 100000)
-        upgrade = r.enum(item, "versionUpgradeOption", f"{key}.versionUpgradeOption",
-                         catalog.VERSION_UPGRADE_OPTIONS, "NoAutoUpgrade")
-        content_filter = r.enum(item, "contentFilter", f"{key}.contentFilter", sorted(filters), default_filter)
-        if None not in (name, model, version, sku, capacity, upgrade, content_filter):
-            result.append(DeploymentSettings(name, model, version, sku, capacity, upgrade, content_filter))
-    return tuple(result)
 
 
 def _access(r: Reader, raw: Mapping[str, Any]) -> tuple[RoleAssignmentSettings, ...]:
@@ -398,8 +363,19 @@ def _monitoring(r: Reader, raw: Mapping[str, Any], regions: tuple[RegionSettings
         else:
             emails.append(email)
     alerts_raw = r.obj(item.get("alerts"), "monitoring.alerts", (
-        "enabled", "throttledRequestsThreshold", "serverErrorsThreshold", "latencyMsThreshold", "window",
-        "frequency", "requestsMetric", "serverErrorsMetric", "latencyMetric"))
+        "enabled", "throttledRequestsThreshold", "serverErrorsThreshold", "latencyMsThreshold",
+        "provisionedUtilizationPercent", "window", "frequency", "requestsMetric", "latencyMetric",
+        "serverErrorStatusCodes", "serverErrorsMetric"))
+    if "serverErrorsMetric" in alerts_raw:
+        r.problem("monitoring.alerts.serverErrorsMetric", alerts_raw["serverErrorsMetric"],
+                  f"nothing: server errors are {catalog.REQUESTS_METRIC.name} filtered on StatusCode "
+                  f"(monitoring.alerts.serverErrorStatusCodes)", "is no longer a setting")
+    codes = [str(c) for c in r.items(alerts_raw.get("serverErrorStatusCodes",
+                                                    list(catalog.SERVER_ERROR_STATUS_CODES)),
+                                     "monitoring.alerts.serverErrorStatusCodes")]
+    for j, code in enumerate(codes):
+        if not re.fullmatch(r"5\d\d", code):
+            r.problem(f"monitoring.alerts.serverErrorStatusCodes[{j}]", code, "an HTTP 5xx status code such as '503'")
     alerts = AlertSettings(
         enabled=r.boolean(alerts_raw, "enabled", "monitoring.alerts.enabled", bool(emails)),
         throttled_requests_threshold=r.integer(alerts_raw, "throttledRequestsThreshold",
@@ -408,18 +384,29 @@ def _monitoring(r: Reader, raw: Mapping[str, Any], regions: tuple[RegionSettings
                                           "monitoring.alerts.serverErrorsThreshold", 1, 1000000, 5),
         latency_ms_threshold=r.integer(alerts_raw, "latencyMsThreshold", "monitoring.alerts.latencyMsThreshold",
                                        1, 600000, 30000),
+        provisioned_utilization_percent=r.integer(
+            alerts_raw, "provisionedUtilizationPercent", "monitoring.alerts.provisionedUtilizationPercent", 1, 100,
+            80),
         window=r.enum(alerts_raw, "window", "monitoring.alerts.window", ("PT5M", "PT15M", "PT30M", "PT1H"), "PT5M"),
         frequency=r.enum(alerts_raw, "frequency", "monitoring.alerts.frequency", ("PT1M", "PT5M", "PT15M"), "PT1M"),
-        requests_metric=r.string(alerts_raw, "requestsMetric", "monitoring.alerts.requestsMetric",
-                                 "AzureOpenAIRequests"),
-        server_errors_metric=r.string(alerts_raw, "serverErrorsMetric", "monitoring.alerts.serverErrorsMetric",
-                                      "ServerErrors"),
-        latency_metric=r.string(alerts_raw, "latencyMetric", "monitoring.alerts.latencyMetric",
-                                "AzureOpenAITimeToResponse"),
+        requests_metric=_metric(r, alerts_raw, "requestsMetric", catalog.REQUESTS_METRIC.name),
+        latency_metric=_metric(r, alerts_raw, "latencyMetric", catalog.TIME_TO_RESPONSE_METRIC.name),
+        server_error_status_codes=tuple(codes),
     )
     if alerts.enabled and not emails:
         r.missing("monitoring.alertEmails", "one or more e-mail addresses when monitoring.alerts.enabled is true")
     return MonitoringSettings(retention, workspaces, tuple(categories), tuple(emails), alerts)
+
+
+def _metric(r: Reader, raw: Mapping[str, Any], sub: str, default: str) -> str:
+    """A metric name override; the legacy Cognitive Services metrics Microsoft says not to use are refused."""
+    key = f"monitoring.alerts.{sub}"
+    name: str = r.string(raw, sub, key, default, pattern=re.compile(r"^[A-Za-z][A-Za-z0-9]{1,63}$"),
+                         allowed="an Azure Monitor metric name of Microsoft.CognitiveServices/accounts") or default
+    if name in catalog.METRICS_NOT_FOR_AZURE_OPENAI:
+        r.problem(key, name, f"an Azure OpenAI metric such as {default} ({catalog.METRIC_SOURCE})",
+                  "is marked 'Do not use for Azure OpenAI service' by Microsoft")
+    return name
 
 
 def _protection(r: Reader, raw: Mapping[str, Any]) -> ProtectionSettings:

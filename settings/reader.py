@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 from pulumi import RunError
 
+from .durations import EXAMPLES, Duration, parse_duration
+
 T = TypeVar("T")
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-ISO_DURATION_RE = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
 _MISSING = object()
 
 
@@ -48,6 +49,11 @@ class Reader:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.warnings: list[str] = []
+
+    def warn(self, key: str, message: str) -> None:
+        """Something that works today but needs attention soon (a model version close to retirement)."""
+        self.warnings.append(f"{key}: {message}")
 
     def problem(self, key: str, value: Any, allowed: str, what: str = "is not allowed") -> None:
         self.problems.append(f"{key}: {show(value)} {what} (allowed: {allowed})")
@@ -131,9 +137,21 @@ class Reader:
         return self.string(raw, sub, key, pattern=GUID_RE,
                            allowed="a GUID such as 00000000-0000-0000-0000-000000000000 (an Entra object id)")
 
-    def duration(self, raw: Mapping[str, Any], sub: str, key: str, default: str) -> Any:
-        return self.string(raw, sub, key, default, pattern=ISO_DURATION_RE,
-                           allowed="an ISO 8601 duration in years, months or days, e.g. P90D or P1Y")
+    def duration(self, raw: Mapping[str, Any], sub: str, key: str, default: str,
+                 minimum_days: int = 0) -> Duration | None:
+        """An ISO 8601 duration (years, months, weeks, days, hours...), at least `minimum_days` long."""
+        value = raw.get(sub, default)
+        allowed = f"an ISO 8601 duration such as {EXAMPLES}"
+        if minimum_days:
+            allowed += f", at least {minimum_days} days"
+        parsed = parse_duration(value)
+        if parsed is None:
+            self.problem(key, value, allowed, "is not an ISO 8601 duration")
+            return None
+        if parsed.shortest_days < minimum_days:
+            self.problem(key, value, allowed, "is too short")
+            return None
+        return parsed
 
     def private_network(self, value: Any, key: str, example: str) -> ipaddress.IPv4Network | None:
         """A CIDR that is valid, written with its network address, and inside the private (RFC 1918) ranges."""
@@ -162,11 +180,3 @@ PRIVATE_BLOCKS = tuple(
     ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 
-
-def duration_days(value: str) -> int:
-    """Approximate days of an ISO 8601 duration (P1Y2M3D), enough to compare rotation against expiry."""
-    match = ISO_DURATION_RE.match(value)
-    if not match:
-        raise ValueError(value)
-    years, months, days = (int(part or 0) for part in match.groups())
-    return years * 365 + months * 30 + days

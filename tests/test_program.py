@@ -98,34 +98,46 @@ def test_without_customer_managed_key_the_account_uses_its_own_identity() -> Non
 def test_deployments_are_created_one_at_a_time(dev_graph: Graph) -> None:
     order = [d.get("name", d["model"]) for d in stack_values("dev")["deployments"]]
     deployments = sorted(dev_graph.by_type(DEPLOYMENT), key=lambda d: order.index(d.inputs["deploymentName"]))
-    assert len(deployments) == 8
+    assert len(deployments) == 6
     for previous, current in itertools.pairwise(deployments):
         assert previous.urn in current.dependencies, f"{current.name} must wait for {previous.name}"
     assert not any(d.urn in deployments[0].dependencies for d in deployments[1:])
 
 
 def test_each_deployment_pins_model_version_sku_and_filter(prod_graph: Graph) -> None:
-    gpt4o = one(prod_graph, DEPLOYMENT, "swc-openai-deployment-gpt-4o")
+    chat = one(prod_graph, DEPLOYMENT, "swc-openai-deployment-chat-paygo")
     policy = one(prod_graph, RAI, "swc")
-    assert gpt4o.inputs["deploymentName"] == "gpt-4o"
-    assert gpt4o.inputs["accountName"] == "aoai-prod-swc"
-    assert gpt4o.inputs["sku"] == {"name": "ProvisionedManaged", "capacity": 100}
-    assert gpt4o.inputs["properties"] == {
-        "model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"},
+    assert chat.inputs["deploymentName"] == "chat-paygo"
+    assert chat.inputs["accountName"] == "aoai-prod-swc"
+    assert chat.inputs["sku"] == {"name": "DataZoneStandard", "capacity": 100}
+    assert chat.inputs["properties"] == {
+        "model": {"format": "OpenAI", "name": "gpt-5.1", "version": "2025-11-13"},
         "raiPolicyName": "default",
         "versionUpgradeOption": "NoAutoUpgrade",
     }
-    assert policy.urn in gpt4o.dependencies
+    assert policy.urn in chat.dependencies
     skus = {d.inputs["deploymentName"]: d.inputs["sku"]["name"] for d in prod_graph.by_type(DEPLOYMENT)
             if "swc" in d.name}
-    assert skus == {"gpt-4o": "ProvisionedManaged", "gpt-4.1": "Standard", "text-embedding-3-large": "Standard",
-                    "text-embedding-3-small": "Standard", "whisper": "Standard"}
+    assert skus == {"chat": "DataZoneProvisionedManaged", "chat-paygo": "DataZoneStandard",
+                    "gpt-4.1": "DataZoneStandard", "text-embedding-3-large": "Standard",
+                    "text-embedding-3-small": "DataZoneStandard"}
+
+
+def test_a_provisioned_deployment_spills_over_to_its_pay_per_token_twin_created_before_it(prod_graph: Graph) -> None:
+    for region in ("swc", "frc"):
+        provisioned = prod_graph.named(f"aoai-prod-{region}-openai-deployment-chat")
+        spillover = one(prod_graph, DEPLOYMENT, f"{region}-openai-deployment-chat-paygo")
+        assert provisioned.inputs["sku"] == {"name": "DataZoneProvisionedManaged", "capacity": 50}
+        assert provisioned.inputs["properties"]["spilloverDeploymentName"] == "chat-paygo"
+        # Azure checks the name when the provisioned deployment is written: the target must exist by then.
+        assert spillover.urn in provisioned.dependencies
+        assert "spilloverDeploymentName" not in spillover.inputs["properties"]
 
 
 def test_content_filter_blocks_every_harm_both_ways_and_jailbreaks(prod_graph: Graph) -> None:
     policy = one(prod_graph, RAI, "swc")
     props = policy.inputs["properties"]
-    assert props["basePolicyName"] == "Microsoft.DefaultV2" and props["mode"] == "Blocking"
+    assert props["basePolicyName"] == "Microsoft.DefaultV2" and props["mode"] == "Default"
     filters = {(f["name"], f["source"]): f for f in props["contentFilters"]}
     for name in ("Hate", "Sexual", "Violence", "Selfharm"):
         for source in ("Prompt", "Completion"):
@@ -203,9 +215,13 @@ def test_hub_and_spoke_uses_existing_subnet_and_zones_and_creates_none() -> None
 
 def test_us_government_cloud_uses_its_zone_names() -> None:
     graph = run_program("dev", config_overrides={
-        "cloud": "usgovernment", "residency": {"mode": "regional"},
+        "cloud": "usgovernment", "residency": {"mode": "dataZone", "dataZone": "USGov"},
         "regions": [{"location": "usgovvirginia", "vnetAddressSpace": "10.30.0.0/16",
-                     "privateEndpointSubnet": "10.30.1.0/24"}]})
+                     "privateEndpointSubnet": "10.30.1.0/24"}],
+        # What Azure Government offers in usgovvirginia (settings/data/models/usgovvirginia.json).
+        "deployments": [{"model": "gpt-4.1", "version": "2025-04-14", "sku": "DataZoneStandard", "capacity": 10},
+                        {"model": "text-embedding-3-large", "version": "1", "sku": "DataZoneStandard",
+                         "capacity": 10}]})
     assert {z.inputs["privateZoneName"] for z in graph.by_type(ZONE)} == {
         "privatelink.openai.azure.us", "privatelink.cognitiveservices.azure.us",
         "privatelink.vaultcore.usgovcloudapi.net"}
@@ -309,18 +325,30 @@ def test_existing_workspace_is_used_and_none_is_created() -> None:
     assert {d.inputs["workspaceId"] for d in graph.by_type(DIAGNOSTIC)} == {workspace_id}
 
 
-def test_alerts_watch_throttling_server_errors_and_latency(prod_graph: Graph, dev_graph: Graph) -> None:
+def test_alerts_watch_throttling_server_errors_latency_and_provisioned_utilization(prod_graph: Graph,
+                                                                                   dev_graph: Graph) -> None:
     alerts = {a.inputs["ruleName"]: a.inputs for a in prod_graph.by_type(ALERT) if "swc" in a.name}
     assert set(alerts) == {"alert-aoai-prod-swc-throttling", "alert-aoai-prod-swc-server-errors",
-                           "alert-aoai-prod-swc-latency"}
+                           "alert-aoai-prod-swc-latency", "alert-aoai-prod-swc-ptu-utilization"}
     throttling = alerts["alert-aoai-prod-swc-throttling"]
     assert throttling["scopes"] == [one(prod_graph, ACCOUNT, "swc").id]
     (criterion,) = throttling["criteria"]["allOf"]
     assert throttling["criteria"]["odataType"] == "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
     assert criterion["metricName"] == "AzureOpenAIRequests" and criterion["threshold"] == 10
     assert criterion["dimensions"] == [{"name": "StatusCode", "operator": "Include", "values": ["429"]}]
+    # Microsoft marks ServerErrors "Do not use for Azure OpenAI service": 5xx answers of AzureOpenAIRequests instead.
+    (errors,) = alerts["alert-aoai-prod-swc-server-errors"]["criteria"]["allOf"]
+    assert (errors["metricName"], errors["timeAggregation"], errors["threshold"]) == ("AzureOpenAIRequests", "Total", 5)
+    assert errors["dimensions"] == [{"name": "StatusCode", "operator": "Include",
+                                     "values": ["500", "502", "503", "504"]}]
+    (latency,) = alerts["alert-aoai-prod-swc-latency"]["criteria"]["allOf"]
+    assert (latency["metricName"], latency["timeAggregation"]) == ("AzureOpenAITimeToResponse", "Average")
+    (ptu,) = alerts["alert-aoai-prod-swc-ptu-utilization"]["criteria"]["allOf"]
+    assert (ptu["metricName"], ptu["timeAggregation"], ptu["threshold"]) == (
+        "AzureOpenAIProvisionedManagedUtilizationV2", "Average", 80)
+    assert ptu["dimensions"] == [{"name": "ModelDeploymentName", "operator": "Include", "values": ["chat"]}]
     group = one(prod_graph, "azure-native:monitor:ActionGroup", "swc")
-    assert throttling["actions"] == [{"actionGroupId": group.id}]
+    assert all(a["actions"] == [{"actionGroupId": group.id}] for a in alerts.values())
     assert [r["emailAddress"] for r in group.inputs["emailReceivers"]] == [
         "platform-oncall@contoso.com", "security-operations@contoso.com"]
     assert dev_graph.by_type(ALERT) == []
@@ -403,8 +431,9 @@ def test_outputs_describe_each_region(prod_graph: Graph) -> None:
     assert swc["workspaceId"] == one(prod_graph, WORKSPACE, "swc").id
     assert {"principalId": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04", "principalType": "ServicePrincipal",
             "role": "Cognitive Services OpenAI User", "scope": "account"} in swc["access"]
-    assert swc["deployments"]["gpt-4o"] == {"model": "gpt-4o", "version": "2024-11-20", "sku": "ProvisionedManaged",
-                                            "capacity": 100}
+    assert swc["deployments"]["chat"] == {"model": "gpt-5.1", "version": "2025-11-13",
+                                          "sku": "DataZoneProvisionedManaged", "capacity": 50,
+                                          "spilloverTo": "chat-paygo"}
 
 
 def test_regions_are_independent_environments(prod_graph: Graph) -> None:

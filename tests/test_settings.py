@@ -10,10 +10,11 @@ import pytest
 
 from offline.engine import AzureMocks, RecordingMonitor, run_program, stack_config
 from settings import SettingsError, load_settings, parse_settings
-from settings.catalog import MODEL_CATALOG, ROLE_IDS
+from settings.catalog import ROLE_IDS
+from settings.model_catalog import load_catalog
 from tests.support import stack_values
 
-TODAY = dt.date(2026, 11, 28)
+TODAY = dt.date(2026, 11, 30)
 
 
 def problems(raw: dict[str, Any]) -> list[str]:
@@ -31,24 +32,48 @@ def test_both_stack_files_parse_cleanly() -> None:
 def test_prod_settings_carry_residency_and_protection() -> None:
     s = parse_settings(stack_values("prod"), "prod", today=TODAY)
     assert [r.location for r in s.regions] == ["swedencentral", "francecentral"]
-    assert s.residency.data_zone == "EU" and s.residency.allowed_skus == {"Standard", "ProvisionedManaged"}
+    assert s.residency.data_zone == "EU" and s.residency.mode == "dataZone"
+    assert "DataZoneProvisionedManaged" in s.residency.allowed_skus and "GlobalStandard" not in s.residency.allowed_skus
     assert s.key_vault.key_type == "RSA-HSM" and s.key_vault.sku == "premium"
     assert s.protection.protect and s.protection.locks
-    assert [d.sku for d in s.deployments if d.model == "gpt-4o"] == ["ProvisionedManaged"]
+    chat = next(d for d in s.deployments if d.name == "chat")
+    assert (chat.sku, chat.spillover) == ("DataZoneProvisionedManaged", "chat-paygo")
 
 
-def test_deployment_version_defaults_to_the_catalogue() -> None:
-    s = parse_settings(stack_values("dev"), "dev", today=TODAY)
+def test_the_stacks_deploy_only_what_the_catalogue_offers_unretired_in_every_region_today() -> None:
+    """Green offline means green on Azure: every deployment of both stacks is offered, on its SKU, in each of its
+    regions, by the committed snapshot, and not retired on the day the test runs."""
+    catalog = load_catalog()
+    today = dt.date.today()
+    for stack in ("dev", "prod"):
+        s = parse_settings(stack_values(stack), stack, today=today)
+        for d in s.deployments:
+            for location in d.regions:
+                region = catalog.region(location)
+                assert region is not None, (stack, location)
+                offer = region.offers[(d.model, d.version)]
+                assert d.sku in offer.skus, (stack, d.name, location)
+                assert not offer.retired(today), (stack, d.name, location)
+                assert offer.skus[d.sku].capacity.problem(d.capacity) is None, (stack, d.name, location)
+
+
+def test_an_unpinned_deployment_takes_the_version_azure_marks_current() -> None:
+    raw = stack_values("dev")
+    for d in raw["deployments"]:
+        d.pop("version")
+    s = parse_settings(raw, "dev", today=TODAY)
+    region = load_catalog().region("swedencentral")
+    assert region is not None
     for d in s.deployments:
-        assert d.version == MODEL_CATALOG[d.model].default_version
-        assert d.version_upgrade_option == "NoAutoUpgrade"
+        current = region.current(d.model, TODAY)
+        assert current is not None and d.version == current.version
 
 
-def test_model_catalog_override_changes_the_pinned_version() -> None:
+def test_model_catalog_is_a_retired_setting_with_a_pointer_to_its_replacement() -> None:
     raw = stack_values("dev")
     raw["modelCatalog"] = {"gpt-4o": {"version": "2024-08-06"}}
-    s = parse_settings(raw, "dev", today=TODAY)
-    assert next(d for d in s.deployments if d.model == "gpt-4o").version == "2024-08-06"
+    assert any(p.startswith("modelCatalog: {'gpt-4o': {'version': '2024-08-06'}} is no longer a setting (allowed: "
+                            "model availability now comes from Azure's own answers") for p in problems(raw))
 
 
 def test_tags_gain_environment_and_keep_required_ones() -> None:
@@ -65,10 +90,28 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("host bits", "regions.0.privateEndpointSubnet", "10.40.1.5/24", "'10.40.1.5/24' has host bits set"),
     ("subnet outside", "regions.0.privateEndpointSubnet", "10.99.1.0/24", "'10.99.1.0/24' is outside the VNet"),
     ("overlapping VNets", "regions.1.vnetAddressSpace", "10.40.128.0/17", "overlaps another region"),
-    ("model not in catalogue", "deployments.0.model", "gpt-9", "deployments[0].model: 'gpt-9' is not allowed"),
+    ("model not in catalogue", "deployments.0.model", "gpt-9", "deployments[0].model: 'gpt-9' is not offered (allowed: a model Azure offers in swedencentral (model catalogue of swedencentral read 2026-11-30)"),
     ("unknown SKU", "deployments.1.sku", "Premium", "deployments[1].sku: 'Premium' is not allowed"),
-    ("global SKU under regional residency", "deployments.1.sku", "GlobalStandard", "breaks data residency"),
-    ("SKU the model lacks", "deployments.4.sku", "ProvisionedManaged", "is not offered for the model"),
+    ("global SKU under data-zone residency", "deployments.1.sku", "GlobalStandard", "breaks data residency"),
+    ("SKU the model lacks", "deployments.4.sku", "DataZoneProvisionedManaged", "deployments[4].sku: 'DataZoneProvisionedManaged' is not offered (allowed: one of DataZoneStandard, GlobalStandard for text-embedding-3-small 1 in swedencentral"),
+    ("SKU the region lacks", "deployments.2.sku", "Standard", "deployments[2].sku: 'Standard' is not offered (allowed: one of DataZoneBatch, DataZoneProvisionedManaged, DataZoneStandard, GlobalBatch, GlobalProvisionedManaged, GlobalStandard for gpt-4.1 2025-04-14 in francecentral"),
+    ("retired version", "deployments.2.version", "2024-11-20", "deployments[2].version: '2024-11-20' is not offered (allowed: a version of gpt-4.1 offered in swedencentral"),
+    ("capacity off the PTU step", "deployments.0.capacity", 52, "deployments[0].capacity: 52 is not a multiple of the step 5 (allowed: from 15 to 100000 in steps of 5 PTUs for gpt-5.1 2025-11-13 on DataZoneProvisionedManaged in swedencentral"),
+    ("capacity below the PTU minimum", "deployments.0.capacity", 10, "deployments[0].capacity: 10 is below the minimum of 15"),
+    ("spillover to a regional SKU", "deployments.1.sku", "Standard", "deployments[1].sku: 'Standard' is not offered"),
+    ("spillover to itself", "deployments.0.spilloverTo", "gpt-4.1", "deployments[0].spilloverTo: 'gpt-4.1' serves another model (gpt-4.1)"),
+    ("data-zone SKU outside a data zone", "regions.1.location", "uksouth", "regions[1].location: 'uksouth' breaks data residency"),
+    ("deprecated RAI mode", "contentFilters.default.mode", "Deferred", "contentFilters.default.mode: 'Deferred' is superseded by 'Asynchronous_filter' in API 2025-06-01 (allowed: one of Default, Asynchronous_filter)"),
+    ("undocumented RAI mode", "contentFilters.default.mode", "Blocking", "contentFilters.default.mode: 'Blocking' is in the API's enum but documented nowhere by Microsoft"),
+    ("legacy server-error metric", "monitoring.alerts.latencyMetric", "ServerErrors", "monitoring.alerts.latencyMetric: 'ServerErrors' is marked 'Do not use for Azure OpenAI service' by Microsoft"),
+    ("server-errors metric is no setting", "monitoring.alerts.serverErrorsMetric", "ServerErrors", "monitoring.alerts.serverErrorsMetric: 'ServerErrors' is no longer a setting"),
+    ("server error code not 5xx", "monitoring.alerts.serverErrorStatusCodes", ["500", "429"], "monitoring.alerts.serverErrorStatusCodes[1]: '429' is not allowed"),
+    ("account dynamic throttling", "account.dynamicThrottling", True, "account.dynamicThrottling: true is not a known setting"),
+    ("rotation shorter than Key Vault allows", "keyVault.rotateAfter", "P6D", "keyVault.rotateAfter: 'P6D' is too short (allowed: an ISO 8601 duration such as P90D, P6M, P1Y, P4W or PT720H, at least 7 days)"),
+    ("key lifetime below 28 days", "keyVault.keyLifetime", "P27D", "keyVault.keyLifetime: 'P27D' is too short"),
+    ("bare P duration", "keyVault.notifyBefore", "P", "keyVault.notifyBefore: 'P' is not an ISO 8601 duration"),
+    ("hours counted", "keyVault.rotateAfter", "PT8800H", "would let a key version expire before it is rotated"),
+    ("rotation within 7 days of expiry", "keyVault.rotateAfter", "P360D", "would let a key version expire before it is rotated"),
     ("capacity zero", "deployments.0.capacity", 0, "deployments[0].capacity: 0 is not allowed (allowed: a whole number"),
     ("capacity fractional", "deployments.0.capacity", 1.5, "deployments[0].capacity: 1.5 is not allowed"),
     ("principal not a GUID", "access.0.principalId", "alice", "access[0].principalId: 'alice' is not allowed (allowed: a GUID"),
@@ -85,6 +128,8 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("rotation after expiry", "keyVault.rotateAfter", "P2Y", "would let a key version expire before it is rotated"),
     ("region outside residency", "regions.1.location", "westeurope", "regions[1].location: 'westeurope' breaks data residency"),
     ("unknown top-level key", "modelCatalogue", {}, "modelCatalogue: {} is not a known setting"),
+    ("subscription name", "subscription", "prod subscription!", "subscription: 'prod subscription!' is not allowed"),
+    ("warning window", "modelLifecycle.warningDays", -1, "modelLifecycle.warningDays: -1 is not allowed"),
     ("typo in a sub-key", "monitoring.retentionDay", 90, "monitoring.retentionDay: 90 is not a known setting"),
     ("cloud", "cloud", "mars", "cloud: 'mars' is not allowed (allowed: one of public, usgovernment)"),
     ("environment name", "environment", "Production!", "environment: 'Production!' is not allowed"),
@@ -140,12 +185,13 @@ def test_data_zone_mode_requires_a_zone_and_regions_inside_it() -> None:
     assert any("regions[0].location: 'swedencentral' breaks data residency" in p for p in problems(raw))
 
 
-def test_data_zone_mode_allows_data_zone_skus() -> None:
+def test_regional_mode_refuses_data_zone_skus() -> None:
     raw = stack_values("prod")
-    raw["residency"] = {"mode": "dataZone", "dataZone": "EU"}
-    raw["deployments"][1]["sku"] = "DataZoneStandard"
-    s = parse_settings(raw, "prod", today=TODAY)
-    assert s.deployments[1].sku == "DataZoneStandard"
+    raw["residency"] = {"mode": "regional", "allowedRegions": ["swedencentral", "francecentral"]}
+    found = problems(raw)
+    assert any(p.startswith("deployments[0].sku: 'DataZoneProvisionedManaged' is not allowed (allowed: one of "
+                            "ProvisionedManaged, Standard under residency.mode regional) and breaks data residency")
+               or "deployments[0].sku: 'DataZoneProvisionedManaged' breaks data residency" in p for p in found), found
 
 
 def test_existing_subnet_and_ranges_are_exclusive() -> None:

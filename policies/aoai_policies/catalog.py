@@ -6,16 +6,16 @@ A stack changes them through policy config, not code.
 
 from __future__ import annotations
 
-# Model -> versions approved for deployment (the program's catalogue of pinned versions).
+# Model -> versions approved for deployment: the versions the project's stacks pin today, each offered by Azure in
+# the stacks' regions (settings/data/models/*.json, read 2026-11-30). A stack approves more through its policy config
+# (allowedModels), after evaluation; retirement is judged separately (lifecycle.py).
 DEFAULT_MODEL_VERSIONS: dict[str, list[str]] = {
     "gpt-4o": ["2024-11-20"],
     "gpt-4.1": ["2025-04-14"],
-    "o3": ["2025-04-16"],
-    "o4-mini": ["2025-04-16"],
+    "gpt-5.1": ["2025-11-13"],
     "text-embedding-3-large": ["1"],
     "text-embedding-3-small": ["1"],
-    "whisper": ["001"],
-    "dall-e-3": ["3.0"],
+    "gpt-image-1.5": ["2025-12-16"],
 }
 
 # Deployment SKUs by how far they may carry prompts: the account's region, the data zone, anywhere.

@@ -94,9 +94,13 @@ VERSION_PINNED = resource_policy(
 def _provisioned(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
     model = get(args.props, "properties.model.name")
     sku = get(args.props, "sku.name")
+    name = get(args.props, "deploymentName")
     if model in cfg.strings("provisionedModels") and sku not in PROVISIONED_SKUS:
         yield (f"Deploy {model} in {_who(args)} with a provisioned SKU ({names(PROVISIONED_SKUS)}; it is "
                f"{show(sku)}): production traffic for this model needs reserved throughput, not shared quota.")
+    elif name in cfg.strings("provisionedDeployments") and sku not in PROVISIONED_SKUS:
+        yield (f"Deploy {_who(args)} (deployment {show(name)}) with a provisioned SKU ({names(PROVISIONED_SKUS)}; "
+               f"it is {show(sku)}): production traffic through it needs reserved throughput, not shared quota.")
     if sku in PROVISIONED_SKUS:
         capacity = number(get(args.props, "sku.capacity"))
         low, high = cfg.number("minCapacity"), cfg.number("maxCapacity")
@@ -110,11 +114,16 @@ PROVISIONED_THROUGHPUT = resource_policy(
         name="aoai-deployment-provisioned-throughput", control="other", concern=CONCERN,
         display_name="Named models run on provisioned throughput within capacity bounds", severity=Severity.MEDIUM,
         controls=AVAILABILITY,
-        remediation="Deploy the listed models with sku.name ProvisionedManaged (or DataZoneProvisionedManaged) and "
-                    "a capacity within the configured PTU bounds."),
-    "Models listed in provisionedModels must use a provisioned SKU; provisioned capacity must stay within bounds.",
+        remediation="Deploy the listed models and deployments with sku.name ProvisionedManaged (or "
+                    "DataZoneProvisionedManaged) and a capacity within the configured PTU bounds."),
+    "Models listed in provisionedModels and deployments listed in provisionedDeployments must use a provisioned SKU; "
+    "provisioned capacity must stay within bounds.",
     [DEPLOYMENT],
-    {"provisionedModels": string_list("Models that must run on provisioned throughput (PTU).", []),
+    {"provisionedModels": string_list("Models that must run on provisioned throughput (PTU) in every deployment.",
+                                      []),
+     "provisionedDeployments": string_list("Deployment names (deploymentName) that must run on provisioned "
+                                           "throughput; their pay-per-token spillover twins may share the model.",
+                                           []),
      "minCapacity": integer("Smallest provisioned capacity in PTUs.", 15, 1),
      "maxCapacity": integer("Largest provisioned capacity in PTUs (a cost guard).", 1000, 1)},
     _provisioned)

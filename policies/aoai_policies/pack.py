@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
-from . import access, account, deployments, encryption, monitoring, private_access, protection, residency, tagging
+from . import (
+    access,
+    account,
+    deployments,
+    encryption,
+    lifecycle,
+    monitoring,
+    private_access,
+    protection,
+    residency,
+    tagging,
+)
 
 PACK_NAME = "aoai-policies"
 DESCRIPTION = ("Azure OpenAI for regulated enterprises: private access, Entra ID only, customer-managed keys, data "
@@ -16,6 +27,7 @@ POLICIES: list[Policy] = [
     *encryption.POLICIES,
     *residency.POLICIES,
     *deployments.POLICIES,
+    *lifecycle.POLICIES,
     *access.POLICIES,
     *monitoring.POLICIES,
     *protection.POLICIES,

@@ -36,7 +36,7 @@ def test_ids_and_identity_values_are_unknown(first_preview: Graph) -> None:
 
 def test_values_the_program_sets_stay_known(first_preview: Graph, graphs: dict[str, Graph]) -> None:
     known = graphs["prod"]
-    for name in ("aoai-prod-swc-openai-deployment-gpt-4o", "aoai-prod-swc-cmk-vault"):
+    for name in ("aoai-prod-swc-openai-deployment-chat", "aoai-prod-swc-cmk-vault"):
         before, after = resource(known, name).inputs, resource(first_preview, name).inputs
         assert after["tags"] == before["tags"]
         assert after.get("sku") == before.get("sku")

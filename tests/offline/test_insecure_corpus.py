@@ -22,7 +22,7 @@ ACCOUNT = "aoai-prod-swc-openai-account"
 VAULT = "aoai-prod-swc-cmk-vault"
 KEY = "aoai-prod-swc-cmk-key"
 GPT41 = "aoai-prod-swc-openai-deployment-gpt-4.1"
-GPT4O = "aoai-prod-swc-openai-deployment-gpt-4o"
+CHAT = "aoai-prod-swc-openai-deployment-chat"
 READERS = "aoai-prod-swc-access-account-7d3e1c52-5e0bd9bd"
 SUBSCRIPTION = "/subscriptions/00000000-0000-4000-8000-00000000a0a1"
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -116,16 +116,23 @@ CONFIG_CASES = [
          config=lambda b: {"access": b["access"] + [{"principalId": "0f0e0d0c-0b0a-4909-8807-060504030201",
                                                       "principalType": "User",
                                                       "role": "Cognitive Services OpenAI User"}]}),
-    Case("chat-model-not-provisioned", "aoai-deployment-provisioned-throughput", GPT4O,
-         config=_deployments(lambda d: d.update(sku="Standard", capacity=100), "gpt-4o")),
+    Case("chat-model-not-provisioned", "aoai-deployment-provisioned-throughput", CHAT,
+         config=lambda b: {"deployments": [
+             {k: v for k, v in d.items() if k != "spilloverTo"} | ({"sku": "DataZoneStandard", "capacity": 100}
+                                                                   if d.get("name") == "chat" else {})
+             for d in b["deployments"]]}),
+    Case("provisioned-without-spillover", "aoai-provisioned-spillover", CHAT,
+         config=lambda b: {"deployments": [{k: v for k, v in d.items() if k != "spilloverTo"}
+                                           for d in b["deployments"]]}),
     Case("lenient-content-filter", "aoai-deployment-content-filter", None,
          config=lambda b: {"contentFilters": {"default": {**b["contentFilters"]["default"],
                                                           "severityThreshold": "High"}}}),
-    Case("data-zone-sku-in-regional-stack", "aoai-deployment-sku-residency", GPT41,
-         config=lambda b: {"residency": {**b["residency"], "mode": "dataZone"},
-                           **_deployments(lambda d: d.update(sku="DataZoneStandard"), "gpt-4.1")(b)}),
-    Case("unapproved-model-version", "aoai-deployment-model-allowed", GPT41,
-         config=lambda b: {"modelCatalog": {"gpt-4.1": {"version": "2024-01-01"}}}),
+    Case("global-sku-in-data-zone-stack", "aoai-deployment-sku-residency", GPT41,
+         config=lambda b: {"residency": {**b["residency"], "mode": "global"},
+                           **_deployments(lambda d: d.update(sku="GlobalStandard"), "gpt-4.1")(b)}),
+    Case("unevaluated-model-added", "aoai-deployment-model-allowed", "aoai-prod-swc-openai-deployment-gpt-4.1-mini",
+         config=lambda b: {"deployments": [*b["deployments"], {"model": "gpt-4.1-mini", "version": "2025-04-14",
+                                                                "sku": "DataZoneStandard", "capacity": 10}]}),
 ]
 
 RESOURCE_CASES = [
@@ -161,8 +168,11 @@ RESOURCE_CASES = [
                                    "OnceCurrentVersionExpired")),
     Case("unpinned-version", "aoai-deployment-version-pinned", GPT41,
          mutate=lambda g: set_both(resource(g, GPT41), "properties.model.version", ...)),
-    Case("provisioned-capacity-too-large", "aoai-deployment-provisioned-throughput", GPT4O,
-         mutate=lambda g: set_both(resource(g, GPT4O), "sku.capacity", 1000)),
+    Case("provisioned-capacity-too-large", "aoai-deployment-provisioned-throughput", CHAT,
+         mutate=lambda g: set_both(resource(g, CHAT), "sku.capacity", 1000)),
+    Case("retired-model-version", "aoai-deployment-not-retired", GPT41,
+         mutate=lambda g: set_both(resource(g, GPT41), "properties.model", {"format": "OpenAI", "name": "o4-mini",
+                                                                             "version": "2025-04-16"})),
     Case("deployment-without-filter", "aoai-deployment-content-filter", GPT41,
          mutate=lambda g: set_both(resource(g, GPT41), "properties.raiPolicyName", ...)),
     Case("filter-not-blocking", "aoai-deployment-content-filter", "aoai-prod-swc-openai-filter-default",

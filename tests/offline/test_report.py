@@ -42,7 +42,7 @@ def test_settings_name_values_and_resources(prod_report: str) -> None:
     assert "Key Vault Crypto Service Encryption User for id-aoai-prod-swc-cmk on Key kv-aoai-prod-swc/aoai-cmk" \
         in encryption
     residency = section(prod_report, "Data residency")
-    assert "| `location` | swedencentral |" in residency and "ProvisionedManaged (100)" in residency
+    assert "| `location` | swedencentral |" in residency and "DataZoneProvisionedManaged (50)" in residency
     assert "`aoai-allowed-regions`" in residency
     content = section(prod_report, "Content safety")
     assert "| Content filter · Jailbreak (Prompt) | blocking |" in content
@@ -99,7 +99,7 @@ def test_diagram_draws_the_architecture_from_the_graph(graphs: dict[str, Graph])
     for part in ("Azure OpenAI account aoai-prod-swc 🔒", "Key Vault kv-aoai-prod-frc 🔒",
                  "Key kv-aoai-prod-swc/aoai-cmk", "Managed identity id-aoai-prod-swc-cmk", "Private endpoint pe-aoai-prod-swc",
                  "Private DNS zone privatelink.openai.azure.com", "Log Analytics log-aoai-prod-swc",
-                 "Model deployments (5)", "Role assignments (4)", "Metric alerts (3)", "Content filter"):
+                 "Model deployments (5)", "Role assignments (4)", "Metric alerts (4)", "Content filter"):
         assert part in labels, part
     by_label = {label.split("<br/>")[0]: node for node, label in nodes.items()}
     account, key = by_label["Azure OpenAI account aoai-prod-swc 🔒"], by_label["Key kv-aoai-prod-swc/aoai-cmk 🔒"]

@@ -44,7 +44,7 @@ def test_the_prod_gpt_4o_deployment_passes(policy: str) -> None:
 
 def test_an_unapproved_model_is_reported() -> None:
     (message,) = run("aoai-deployment-model-allowed", deployment(name="gpt-9", version="1"))
-    assert message.startswith("Deploy one of the approved models ('dall-e-3', 'gpt-4.1', 'gpt-4o'")
+    assert message.startswith("Deploy one of the approved models ('gpt-4.1', 'gpt-4o', 'gpt-5.1'")
     assert "in model deployment 'prod-gpt-4o' instead of 'gpt-9', or add it to allowedModels" in message
 
 
@@ -81,13 +81,25 @@ def test_automatic_upgrades_are_reported_in_prod_and_allowed_in_dev(option: Any)
     assert run("aoai-deployment-version-pinned", props, stack="dev") == []
 
 
-def test_a_named_model_on_shared_quota_is_reported_in_prod() -> None:
+def test_a_listed_model_on_shared_quota_is_reported() -> None:
     props = deployment(sku={"name": "Standard", "capacity": 50.0})
-    (message,) = run("aoai-deployment-provisioned-throughput", props, stack="prod")
+    (message,) = run("aoai-deployment-provisioned-throughput", props, provisionedModels=["gpt-4o"])
     assert message.startswith("Deploy gpt-4o in model deployment 'prod-gpt-4o' with a provisioned SKU "
                               "('ProvisionedManaged', 'DataZoneProvisionedManaged' and 'GlobalProvisionedManaged'; "
                               "it is 'Standard')")
+    assert run("aoai-deployment-provisioned-throughput", props) == []
+
+
+def test_the_prod_chat_deployment_on_shared_quota_is_reported_in_prod_only() -> None:
+    props = deployment(sku={"name": "DataZoneStandard", "capacity": 50.0})
+    props["deploymentName"] = "chat"
+    (message,) = run("aoai-deployment-provisioned-throughput", props, stack="prod")
+    assert message.startswith("Deploy model deployment 'prod-gpt-4o' (deployment 'chat') with a provisioned SKU "
+                              "('ProvisionedManaged', 'DataZoneProvisionedManaged' and 'GlobalProvisionedManaged'; "
+                              "it is 'DataZoneStandard')")
     assert run("aoai-deployment-provisioned-throughput", props, stack="dev") == []
+    props["deploymentName"] = "chat-paygo"  # the spillover twin of the same model is on shared quota by design
+    assert run("aoai-deployment-provisioned-throughput", props, stack="prod") == []
 
 
 def test_other_models_may_use_shared_quota() -> None:
@@ -95,13 +107,13 @@ def test_other_models_may_use_shared_quota() -> None:
     assert run("aoai-deployment-provisioned-throughput", props) == []
 
 
-@pytest.mark.parametrize("capacity", [20.0, 600.0])
+@pytest.mark.parametrize("capacity", [10.0, 600.0])
 def test_provisioned_capacity_outside_the_bounds_is_reported(capacity: float) -> None:
     props = deployment(sku={"name": "ProvisionedManaged", "capacity": capacity})
     (message,) = run("aoai-deployment-provisioned-throughput", props)
-    assert message == (f"Set sku.capacity of model deployment 'prod-gpt-4o' between 50 and 500 PTUs (it is "
+    assert message == (f"Set sku.capacity of model deployment 'prod-gpt-4o' between 15 and 500 PTUs (it is "
                        f"{int(capacity)}).")
-    assert run("aoai-deployment-provisioned-throughput", props, minCapacity=15, maxCapacity=1000) == []
+    assert run("aoai-deployment-provisioned-throughput", props, minCapacity=5, maxCapacity=1000) == []
 
 
 # --- aoai-deployment-content-filter ---

@@ -32,9 +32,9 @@ DEV_LEVELS = {"aoai-no-user-principals": EnforcementLevel.ADVISORY,
               "aoai-delete-locks": EnforcementLevel.DISABLED}
 
 
-def test_the_pack_has_29_uniquely_named_policies_over_nine_concerns() -> None:
+def test_the_pack_has_31_uniquely_named_policies_over_nine_concerns() -> None:
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 29
+    assert len(names) == len(set(names)) == 31
     assert all(re.fullmatch(r"aoai(-[a-z0-9]+)+", n) for n in names), names
     assert {POLICY_METADATA[n].concern for n in names} == {
         "account", "private-access", "encryption", "residency", "deployments", "access", "monitoring", "protection",
@@ -73,8 +73,31 @@ def test_the_role_table_agrees_with_the_programs() -> None:
     assert roles.CMK_ROLE == program.CMK_ROLE
 
 
-def test_the_model_catalogue_agrees_with_the_programs() -> None:
-    assert {n: [s.default_version] for n, s in program.MODEL_CATALOG.items()} == catalog.DEFAULT_MODEL_VERSIONS
+def test_every_stack_deployment_is_an_approved_model_version() -> None:
+    """The pack's default approvals are what the stacks deploy today; a new model or version is approved on purpose."""
+    from settings import parse_settings
+    from tests.support import stack_values
+
+    for stack in STACKS:
+        for d in parse_settings(stack_values(stack), stack).deployments:
+            assert d.version in catalog.DEFAULT_MODEL_VERSIONS.get(d.model, []), (stack, d.name, d.model, d.version)
+
+
+def test_the_packs_retirement_dates_equal_the_programs_catalogue() -> None:
+    """The pack cannot import the program: its copy of the retirement dates is derived from the catalogue, and
+    `python -m offline catalog refresh` rewrites both."""
+    from aoai_policies.lifecycle import default_retirements
+
+    from offline.lifecycle_export import pack_retirements
+    from settings.model_catalog import load_catalog
+
+    assert default_retirements() == pack_retirements(load_catalog())["retirements"]
+
+
+def test_the_spillover_sku_table_agrees_with_the_programs() -> None:
+    from aoai_policies.lifecycle import SPILLOVER_TARGET_SKUS
+
+    assert program.SPILLOVER_TARGET_SKUS == SPILLOVER_TARGET_SKUS
 
 
 def test_the_sku_and_zone_tables_agree_with_the_programs() -> None:
@@ -150,7 +173,8 @@ def test_prod_config_sets_the_production_requirements() -> None:
     assert prop("aoai-throttling-alert", "requireThrottlingAlert") is True
     assert prop("aoai-allowed-regions", "allowedRegions") == ["swedencentral", "francecentral"]
     assert prop("aoai-log-retention", "minRetentionDays") == 365
-    assert prop("aoai-deployment-provisioned-throughput", "provisionedModels") == ["gpt-4o"]
+    assert prop("aoai-deployment-provisioned-throughput", "provisionedDeployments") == ["chat"]
+    assert prop("aoai-provisioned-spillover", "requireSpillover") is True
     assert prop("aoai-deployment-version-pinned", "requireNoAutoUpgrade") is True
     assert prop("aoai-required-tags", "allowedTagValues") == {"dataClassification": ["confidential", "restricted"]}
 

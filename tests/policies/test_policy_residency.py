@@ -50,15 +50,17 @@ def test_regional_skus_pass(sku: str) -> None:
 
 
 def test_a_global_sku_is_reported_as_breaking_residency() -> None:
-    (message,) = sku_check("GlobalStandard")
+    (message,) = sku_check("GlobalStandard", residencyMode="regional")
     assert message == ("Set sku.name of model deployment 'prod-gpt-4o' to one of 'Standard' and 'ProvisionedManaged' "
                        "(it is 'GlobalStandard'): Global SKUs process prompts in any Azure region, which breaks data "
                        "residency.")
+    assert sku_check("GlobalStandard") != [], "prod (EU data zone) refuses it too"
 
 
 def test_data_zone_skus_need_data_zone_mode() -> None:
-    assert sku_check("DataZoneStandard") != []
+    assert sku_check("DataZoneStandard", residencyMode="regional") != []
     assert sku_check("DataZoneStandard", residencyMode="dataZone") == []
+    assert sku_check("DataZoneStandard") == [], "prod keeps data in the EU data zone"
     assert sku_check("GlobalBatch", residencyMode="dataZone") != []
 
 

@@ -54,10 +54,10 @@ def test_dev_passes_every_mandatory_policy_and_warns_about_its_user_assignment(
 def test_dev_under_the_prod_config_fails_exactly_where_dev_is_relaxed(program_graphs: Callable[[str], Any]) -> None:
     assert counts(evaluate(program_graphs("dev"), pack_config("prod"))) == {
         "aoai-cmk-key-strength": 1, "aoai-key-vault-protection": 1, "aoai-no-user-principals": 1,
-        "aoai-log-retention": 1, "aoai-throttling-alert": 1, "aoai-deployment-provisioned-throughput": 1,
+        "aoai-log-retention": 1, "aoai-throttling-alert": 1,
         "aoai-protect-data-resources": 4, "aoai-delete-locks": 4,
         # dev's data is classified internal; prod admits confidential and restricted only.
-        "aoai-required-tags": 26}
+        "aoai-required-tags": 24}
 
 
 def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() -> None:
@@ -73,6 +73,12 @@ def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() ->
     unprotected = run_program("prod", first_preview=True, config_overrides={"protection": {"protect": False,
                                                                                            "locks": False}})
     assert counts(evaluate(unprotected, pack_config("prod"))) == {"aoai-protect-data-resources": 8}
+
+
+def _without_spillover(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for deployment in deployments:
+        deployment.pop("spilloverTo", None)
+    return deployments
 
 
 def _deployments(**changes: Any) -> list[dict[str, Any]]:
@@ -98,22 +104,27 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "automatic model upgrades": ({"deployments": _deployments(d1={"versionUpgradeOption":
                                                                   "OnceNewDefaultVersionAvailable"})},
                                  {"aoai-deployment-version-pinned": 2}),
-    "gpt-4o on shared quota": ({"deployments": _deployments(d0={"sku": "Standard", "capacity": 50})},
-                               {"aoai-deployment-provisioned-throughput": 2}),
+    "the chat deployment on shared quota": ({"deployments": _without_spillover(_deployments(
+        d0={"sku": "DataZoneStandard", "capacity": 50}))}, {"aoai-deployment-provisioned-throughput": 2}),
+    "provisioned chat without spillover": ({"deployments": _without_spillover(prod_setting("deployments"))},
+                                           {"aoai-provisioned-spillover": 2}),
     "weak content filter": ({"contentFilters": {"default": {"severityThreshold": "High"}}},
                             {"aoai-deployment-content-filter": 16}),
     "no jailbreak shield": ({"contentFilters": {"default": {"jailbreak": False}}},
                             {"aoai-deployment-content-filter": 2}),
-    "data-zone SKU": ({"residency": prod_setting("residency", mode="dataZone"),
-                       "deployments": _deployments(d1={"sku": "DataZoneStandard"})},
-                      {"aoai-deployment-sku-residency": 2}),
+    "global SKU": ({"residency": prod_setting("residency", mode="global"),
+                    "deployments": _deployments(d2={"sku": "GlobalStandard"})},
+                   {"aoai-deployment-sku-residency": 2}),
     "a user principal": ({"access": [*prod_setting("access"), {
         "principalId": "4c0f8a7d-6a59-4b1e-8f0e-2a8d6c5e7b02", "principalType": "User",
         "role": "Cognitive Services OpenAI User"}]}, {"aoai-no-user-principals": 2}),
     "a third region outside the allow-list": ({
-        "regions": [*prod_setting("regions"), {"location": "westeurope", "vnetAddressSpace": "10.42.0.0/16",
+        "regions": [*prod_setting("regions"), {"location": "germanywestcentral", "vnetAddressSpace": "10.42.0.0/16",
                                                "privateEndpointSubnet": "10.42.1.0/24"}],
-        "residency": prod_setting("residency", allowedRegions=["swedencentral", "francecentral", "westeurope"])},
+        "residency": prod_setting("residency", allowedRegions=["swedencentral", "francecentral",
+                                                               "germanywestcentral"]),
+        # The deployments stay where Azure offers them; the third region's account has none.
+        "deployments": [dict(d, regions=["swedencentral", "francecentral"]) for d in prod_setting("deployments")]},
         {"aoai-allowed-regions": 9}),
     "a central workspace outside the stack": ({"monitoring": prod_setting("monitoring", existingWorkspaceIds={
         "swedencentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
@@ -206,8 +217,14 @@ GRAPH_VARIANTS: dict[str, tuple[Callable[[Any], None], dict[str, int]]] = {
     "no key lock": (lambda g: drop(g, "aoai-prod-swc-cmk-key-lock"), {"aoai-delete-locks": 1}),
     "a missing tag": (lambda g: edit(g, "aoai-prod-swc-cmk-identity", lambda p: p["tags"].pop("costCenter")),
                       {"aoai-required-tags": 1}),
-    "an unapproved model version": (lambda g: edit(g, "aoai-prod-swc-openai-deployment-whisper", lambda p: p[
-        "properties"]["model"].update(version="002")), {"aoai-deployment-model-allowed": 1}),
+    "an unapproved model version": (lambda g: edit(g, "aoai-prod-swc-openai-deployment-text-embedding-3-large",
+                                                    lambda p: p["properties"]["model"].update(version="2")),
+                                    {"aoai-deployment-model-allowed": 1}),
+    "a retired model version": (lambda g: edit(g, "aoai-prod-swc-openai-deployment-gpt-4.1", lambda p: p[
+        "properties"]["model"].update(name="o3", version="2025-04-16")),
+        {"aoai-deployment-model-allowed": 1, "aoai-deployment-not-retired": 1}),
+    "spillover to a global deployment": (lambda g: edit(g, "aoai-prod-swc-openai-deployment-chat-paygo", lambda p: p[
+        "sku"].update(name="GlobalStandard")), {"aoai-deployment-sku-residency": 1, "aoai-provisioned-spillover": 1}),
 }
 
 
