@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumiverse_time as time
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from settings.catalog import CMK_ROLE
@@ -70,8 +71,9 @@ class CustomerManagedKey(pulumi.ComponentResource):
     """The identity's client id, which the account's encryption block names."""
     identity_principal_id: pulumi.Output[str] | None
     """The identity's principal (object) id."""
-    key_access: authorization.RoleAssignment | None
-    """The role assignment the account must wait for, since RBAC takes minutes to propagate (user-assigned)."""
+    key_access: list[pulumi.Resource]
+    """What the account must wait for (user-assigned identity): the identity's role assignment on the key, and the
+    wait for it to propagate; empty with a system-assigned identity."""
 
     def __init__(self, name: str, args: CustomerManagedKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:keyvault:CustomerManagedKey", name, None, opts)
@@ -115,14 +117,23 @@ class CustomerManagedKey(pulumi.ComponentResource):
             ),
             opts=data_opts(self, args.protect))
         self._name, self._key, self._args = name, key, args
-        self.key_access = None
+        self.key_access = []
         self.identity_id = self.identity_client_id = self.identity_principal_id = None
         if s.identity == "userAssigned":
             identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity", resource_name_=f"id-{args.base_name}-cmk",
                 resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self))
-            self.key_access = self.grant(identity.principal_id, "identity", "key-access")
+            grant = self.grant(identity.principal_id, "identity", "key-access")
+            self.key_access = [grant]
+            if s.rbac_propagation_delay:
+                # Azure checks the identity's access to the key when the account is written, and a new role
+                # assignment can take minutes to reach Key Vault (Microsoft Learn "Troubleshoot Azure RBAC": up to
+                # 10 minutes). The wait runs once, when the assignment is created or replaced, never on later runs.
+                self.key_access.append(time.Sleep(
+                    f"{name}-rbac-propagation", create_duration=s.rbac_propagation_delay,
+                    triggers={"roleAssignmentId": grant.id},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[grant])))
             self.identity_id = identity.id
             self.identity_client_id = identity.client_id
             self.identity_principal_id = identity.principal_id

@@ -35,7 +35,7 @@ class CustomerManagedKeyRef:
     # identity does, which was granted the key by an earlier `pulumi up` (step 1 of the two-step enablement).
     identity_id: pulumi.Input[str] | None = None
     identity_client_id: pulumi.Input[str] | None = None
-    key_access: pulumi.Resource | None = None
+    key_access: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class OpenAIAccount(pulumi.ComponentResource):
             ),
             tags=dict(args.tags),
             # The identity's access to the key must exist before Azure validates the encryption block.
-            opts=data_opts(self, args.protect, [key.key_access] if key is not None and key.key_access else []))
+            opts=data_opts(self, args.protect, list(key.key_access) if key is not None else []))
 
         policies = {
             key: cognitiveservices.RaiPolicy(

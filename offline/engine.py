@@ -185,6 +185,10 @@ class AzureMocks(mocks.Mocks):
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
         if not args.custom:
             return "", {}
+        if args.typ == "time:index/sleep:Sleep":
+            # The time provider's id is "<createDuration>,<destroyDuration>"; its outputs are its inputs.
+            return (f"{args.inputs.get('createDuration', '')},{args.inputs.get('destroyDuration', '')}"
+                    if self.computed else ""), dict(args.inputs)
         # Before creation some inputs are unknown themselves; a stand-in lets the shapes below be computed.
         inputs = dict(args.inputs) if self.computed else _stand_in_for_unknowns(dict(args.inputs))
         arm_id = self.arm_id(args.typ, args.name, inputs)

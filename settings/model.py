@@ -57,6 +57,9 @@ class KeyVaultSettings:
     # grants the account's own identity the key, step 2 encrypts (the identity does not exist before the account).
     identity: str = "userAssigned"
     system_assigned_step: int | None = None
+    # How long the first `pulumi up` waits after granting the identity the key, before creating the account ("" for
+    # no wait): a Go duration such as "2m" (the time provider's Sleep).
+    rbac_propagation_delay: str = "2m"
 
     @property
     def encrypts_account(self) -> bool:

@@ -48,6 +48,7 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 _SUFFIX_RE = re.compile(r"^[a-z0-9]{0,6}$")
 _FILTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
 _FQDN_RE = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_GO_DURATION_RE = re.compile(r"^(?:\d+[hms])+$")
 _SUBSCRIPTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TAG_KEY_RE = re.compile(r"^[^<>%&\\?/]{1,512}$")
@@ -209,7 +210,7 @@ def _dns(r: Reader, raw: Mapping[str, Any], cloud: str | None, kind: str | None)
 def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSettings:
     item = r.obj(raw.get("keyVault"), "keyVault", (
         "sku", "keyType", "keySize", "rotateAfter", "keyLifetime", "notifyBefore", "keyExpiresOn",
-        "softDeleteRetentionDays", "customerManagedKey", "identity", "systemAssignedStep"))
+        "softDeleteRetentionDays", "customerManagedKey", "identity", "systemAssignedStep", "rbacPropagationDelay"))
     sku = r.enum(item, "sku", "keyVault.sku", catalog.VAULT_SKUS, "standard")
     key_type = r.enum(item, "keyType", "keyVault.keyType", catalog.KEY_TYPES, "RSA")
     key_size = r.enum(item, "keySize", "keyVault.keySize", catalog.KEY_SIZES, 2048)  # type: ignore[arg-type]
@@ -249,9 +250,14 @@ def _key_vault(r: Reader, raw: Mapping[str, Any], today: dt.date) -> KeyVaultSet
     elif "systemAssignedStep" in item:
         r.problem("keyVault.systemAssignedStep", item["systemAssignedStep"],
                   "nothing unless keyVault.identity is systemAssigned", "has no effect")
+    delay = r.string(item, "rbacPropagationDelay", "keyVault.rbacPropagationDelay", "2m", pattern=_GO_DURATION_RE,
+                     allowed="a wait such as 2m, 90s or 0s (none), at most 15m")
+    if delay is not None and _go_seconds(delay) > 900:
+        r.problem("keyVault.rbacPropagationDelay", delay, "at most 15m", "is longer than any documented propagation")
     return KeyVaultSettings(sku, key_type, key_size, rotate_after.text if rotate_after else "",
                             lifetime.text if lifetime else "", notify.text if notify else "", expires_on, epoch,
-                            retention, cmk, identity or "userAssigned", step)
+                            retention, cmk, identity or "userAssigned", step,
+                            "" if delay is None or _go_seconds(delay) == 0 else delay)
 
 
 def _account(r: Reader, raw: Mapping[str, Any]) -> AccountSettings:
@@ -396,6 +402,11 @@ def _monitoring(r: Reader, raw: Mapping[str, Any], regions: tuple[RegionSettings
     if alerts.enabled and not emails:
         r.missing("monitoring.alertEmails", "one or more e-mail addresses when monitoring.alerts.enabled is true")
     return MonitoringSettings(retention, workspaces, tuple(categories), tuple(emails), alerts)
+
+
+def _go_seconds(text: str) -> int:
+    """Seconds in a Go duration made of hours, minutes and seconds ("1m30s")."""
+    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[unit] for n, unit in re.findall(r"(\d+)([hms])", text))
 
 
 def _metric(r: Reader, raw: Mapping[str, Any], sub: str, default: str) -> str:

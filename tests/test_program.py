@@ -69,6 +69,21 @@ def test_account_is_private_entra_only_and_encrypted_with_the_key(prod_graph: Gr
     }
 
 
+def test_the_account_waits_for_the_key_grant_to_propagate_once(prod_graph: Graph) -> None:
+    """Azure checks the identity's key access when the account is written; a new role assignment can take minutes
+    to propagate. The wait (the time provider's Sleep) runs when the assignment is created or replaced."""
+    account = one(prod_graph, ACCOUNT, "swc")
+    grant = prod_graph.named("aoai-prod-swc-cmk-key-access")
+    wait = prod_graph.named("aoai-prod-swc-cmk-rbac-propagation")
+    assert wait.type == "time:index/sleep:Sleep" and wait.inputs["createDuration"] == "2m"
+    assert wait.inputs["triggers"] == {"roleAssignmentId": grant.id}
+    assert grant.urn in wait.dependencies and wait.urn in account.dependencies
+    no_wait = run_program("prod", config_overrides={"keyVault": {**stack_values("prod")["keyVault"],
+                                                                 "rbacPropagationDelay": "0s"}})
+    assert no_wait.by_type("time:index/sleep:Sleep") == []
+    assert no_wait.named("aoai-prod-swc-cmk-key-access").urn in one(no_wait, ACCOUNT, "swc").dependencies
+
+
 def test_account_waits_for_the_identitys_access_to_the_key(prod_graph: Graph) -> None:
     for code in ("swc", "frc"):
         account = one(prod_graph, ACCOUNT, code)
@@ -375,7 +390,9 @@ def test_dev_has_neither_protect_nor_locks(dev_graph: Graph) -> None:
 
 
 def _taggable(type_: str) -> bool:
-    _, module, cls = type_.split(":")
+    package, module, cls = type_.split(":")
+    if package != "azure-native":
+        return False  # the time provider's Sleep is not an Azure resource
     klass = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), cls)
     return "tags" in inspect.signature(klass._internal_init).parameters
 

@@ -111,6 +111,8 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("key lifetime below 28 days", "keyVault.keyLifetime", "P27D", "keyVault.keyLifetime: 'P27D' is too short"),
     ("bare P duration", "keyVault.notifyBefore", "P", "keyVault.notifyBefore: 'P' is not an ISO 8601 duration"),
     ("hours counted", "keyVault.rotateAfter", "PT8800H", "would let a key version expire before it is rotated"),
+    ("propagation wait not a duration", "keyVault.rbacPropagationDelay", "two minutes", "keyVault.rbacPropagationDelay: 'two minutes' is not allowed (allowed: a wait such as 2m, 90s or 0s (none), at most 15m)"),
+    ("propagation wait too long", "keyVault.rbacPropagationDelay", "1h", "keyVault.rbacPropagationDelay: '1h' is longer than any documented propagation"),
     ("rotation within 7 days of expiry", "keyVault.rotateAfter", "P360D", "would let a key version expire before it is rotated"),
     ("capacity zero", "deployments.0.capacity", 0, "deployments[0].capacity: 0 is not allowed (allowed: a whole number"),
     ("capacity fractional", "deployments.0.capacity", 1.5, "deployments[0].capacity: 1.5 is not allowed"),
