@@ -162,7 +162,10 @@ def load_yaml_text(text: str, name: str) -> Document:
     builder = _Builder(name)
     value = builder.build(node, ()) if node is not None else None
     if builder.problems:
-        raise LoadError(list(dict.fromkeys(builder.problems)))  # an aliased mapping is checked where it is used too
+        # In file order, once each (an aliased mapping is checked again where it is used).
+        problems = sorted(dict.fromkeys(builder.problems),
+                          key=lambda p: (p.position.line, p.position.column) if p.position else (0, 0))
+        raise LoadError(problems)
     return Document(name, value, builder.positions)
 
 
