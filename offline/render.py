@@ -209,6 +209,10 @@ def check_lines(result: CheckResult) -> list[str]:
     if result.unknown_policies:
         lines += ["", f"warning: the config names no policy of the pack: {', '.join(result.unknown_policies)} "
                       "(a typo leaves the intended policy at its default)"]
+    if result.remediated:
+        lines += ["", f"remediated ({len(result.remediated)}): the CLI would deploy these resources with the inputs "
+                      "the policy rewrote"]
+        lines += [f"  {policy}: {urn.rsplit('::', 1)[-1]}" for policy, urn in result.remediated]
     verdict = (f"FAIL: {len(result.mandatory)} mandatory violation(s) block the deployment" if result.mandatory
                else "PASS: no mandatory violations")
     return [*lines, "", verdict]

@@ -75,6 +75,10 @@ def test_both_stack_files_pass_the_cli_checks(stack: str) -> None:
     (lambda d: d["config"]["account"].update(default=[]), "The default value specified for configuration key 'account' is not of the expected type 'object'"),
     (lambda d: d["config"]["cloud"].update(value="public"), "project config 'cloud' cannot have both a 'default' and 'value' attribute"),
     (lambda d: d.pop("name"), "project is missing a non-empty string 'name' attribute"),
+    (lambda d: d["config"]["regions"].update(items={"kind": "object"}), "config.regions.items: must be a mapping with a 'type'"),
+    (lambda d: d["config"]["tags"].update(description=5), "config.tags.description: expected string"),
+    (lambda d: d["config"].update(extra=None), "config.extra: expected a string, integer, boolean, array or a declaration"),
+    (lambda d: d["runtime"].update(version=3), "runtime.version: 'version' not allowed"),
     (lambda d: d["config"].update({"azure-native:location": {"type": "string", "value": "x"}}), "Configuration key 'azure-native:location' is not namespaced by the project and should not define a type"),
 ])
 def test_a_project_file_the_cli_refuses_is_refused(tmp_path: Path, edit: Any, message: str) -> None:

@@ -25,6 +25,7 @@ from offline.analyzer_host import Call, PolicyPackHost
 from offline.engine import ROOT_STACK_TYPE, Graph, run_program
 from offline.gate import default_policy_config, default_provider, root_stack_urn, run_check, stack_context
 from offline.project_files import stack_config
+from offline.render import check_lines
 from tests.offline.helpers import PACK, TEST_PACK_PROJECT, write_pack
 
 RECORDING_PACK_MAIN = '''
@@ -175,3 +176,39 @@ def test_a_warm_pack_gets_configure_stack_again_for_each_run(pool, graphs: dict[
     run_check(host, graphs["dev"], None, stack_contexts["dev"])
     again = [c.method for c in host.client.calls[before:before + 2]]
     assert again == ["ConfigureStack", "Configure"], "the analyzer info is cached, as the CLI caches it"
+
+
+REMEDIATING_PACK_MAIN = '''
+"""A remediation policy tags every account; a validation policy then requires the tag."""
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+ACCOUNT = "azure-native:cognitiveservices:Account"
+
+
+def tag(args):
+    if args.resource_type == ACCOUNT:
+        return {**args.props, "tags": {**args.props.get("tags", {}), "remediated": "yes"}}
+
+
+def require_tag(args, report_violation):
+    if args.resource_type == ACCOUNT and args.props.get("tags", {}).get("remediated") != "yes":
+        report_violation("the account was analyzed without the remediated tag")
+
+
+PolicyPack("remediating-pack", [
+    ResourceValidationPolicy("tag-accounts", "Tags accounts.", remediate=tag,
+                             enforcement_level=EnforcementLevel.REMEDIATE),
+    ResourceValidationPolicy("require-tag", "Accounts carry the tag.", validate=require_tag),
+], EnforcementLevel.MANDATORY)
+'''
+
+
+def test_analyze_sees_what_remediate_rewrote_as_in_the_engine(tmp_path: Path, graphs: dict[str, Graph],
+                                                              stack_contexts: dict[str, Any]) -> None:
+    pack = write_pack(tmp_path / "pack", REMEDIATING_PACK_MAIN, TEST_PACK_PROJECT)
+    with PolicyPackHost(pack, stack_contexts["prod"]) as host:
+        result = run_check(host, graphs["prod"], None, stack_contexts["prod"])
+    assert result.violations == (), "Analyze got the remediated inputs"
+    accounts = {r.urn for r in graphs["prod"].resources if r.type == "azure-native:cognitiveservices:Account"}
+    assert set(result.remediated) == {("tag-accounts", urn) for urn in accounts} and len(accounts) == 2
+    assert any(line.startswith("remediated (2)") for line in check_lines(result))
