@@ -42,7 +42,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from .loader import LoadError, load_yaml
-from .project_files import go_json
+from .project_files import go_json, valid_version_range
 
 # `python -m pulumi.policy` requires the engine address positionally but never dials it (the Python policy SDK has
 # no engine calls); the CLI passes its host server here. Nothing listens on this one.
@@ -208,6 +208,9 @@ def read_pack_project(pack_dir: Path) -> PackProject:
     toolchain = options.get("toolchain", "")
     if isinstance(toolchain, str) and toolchain not in ("", "pip", "poetry", "uv"):
         problems.append(f"unsupported toolchain option: {toolchain}")
+    required = raw.get("requiredPulumiVersion", "")
+    if not isinstance(required, str) or not valid_version_range(required):  # plugin.go ValidatePulumiVersionRange
+        problems.append(f"parsing CLI version range {required!r} failed")
     if problems:  # the language host's own words (pulumi-language-python main.go `parseOptions`)
         raise PackStartError(f"{project_file}: " + "; ".join(problems))
     return PackProject("python", str(raw.get("version") or ""), str(toolchain), str(options.get("virtualenv", "")))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import decimal
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,9 +213,9 @@ def load_project(project_dir: Path = PROJECT_DIR) -> Project:
         if raw.get(key) is not None and not isinstance(raw[key], str):
             problems.append(document.problem(f"expected string or null, but got {_json_type(raw[key])}", key))
     required_version = raw.get("requiredPulumiVersion", "")
-    if not isinstance(required_version, str):
-        problems.append(document.problem("must be a version range string such as '>=3.187.0'",
-                                         "requiredPulumiVersion"))
+    if not isinstance(required_version, str) or not valid_version_range(required_version):
+        problems.append(document.problem(f"{_show(required_version)} is not a version range such as '>=3.187.0' "
+                                         f"(the CLI parses it with blang/semver ParseRange)", "requiredPulumiVersion"))
         required_version = ""
     config = _project_config(document, raw.get("config"), name, problems)
     if problems:
@@ -356,6 +357,18 @@ def matches_type(type_name: str, items: ItemsType | None, value: Any) -> bool:
     if not isinstance(value, list) or items is None:
         return False
     return all(matches_type(items.type, items.items, item) for item in value)
+
+
+_RANGE_PART = re.compile(r"^(>=|<=|>|<|=|==|!=|!)?\d+(\.(\d+|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+
+
+def valid_version_range(text: str) -> bool:
+    """A range blang/semver `ParseRange` accepts: comparators such as `>=3.187.0 <4.0.0`, alternatives joined by
+    `||`; empty means any version."""
+    if not text.strip():
+        return not text
+    alternatives = [part.split() for part in text.split("||")]
+    return all(alternative and all(_RANGE_PART.match(part) for part in alternative) for alternative in alternatives)
 
 
 def _go_atoi(text: str) -> bool:

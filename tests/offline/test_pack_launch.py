@@ -109,6 +109,7 @@ def test_a_lock_file_above_the_pack_picks_another_toolchain(tmp_path: Path) -> N
 @pytest.mark.parametrize(("options", "message"), [
     ("    virtualenv: 3\n", "virtualenv option must be a string"),
     ("    toolchain: conda\n", "unsupported toolchain option: conda"),
+    ("    virtualenv: venv\nrequiredPulumiVersion: soon\n", "parsing CLI version range 'soon' failed"),
 ])
 def test_bad_runtime_options_are_refused_in_the_language_hosts_words(tmp_path: Path, options: str,
                                                                      message: str) -> None:

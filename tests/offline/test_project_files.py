@@ -57,6 +57,8 @@ def test_the_minimum_cli_version_is_required_where_the_cli_reads_it_and_stated_i
     # `object` config values are checked from CLI 3.187.0 (pulumi/pulumi CHANGELOG: #20129 in 3.186.0 admits the type,
     # #20132 in 3.187.0 parses its values); Pulumi.yaml's requiredPulumiVersion is read from 3.219.0 (#21627).
     assert load_project(ROOT).required_version == ">=3.187.0"
+    pack = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
+    assert pack["requiredPulumiVersion"] == ">=3.187.0", "the pack's project file is read by the CLI from 3.221.0"
     readme = (ROOT / "README.md").read_text()
     assert "3.187" in readme and "requiredPulumiVersion" in readme
 
@@ -79,6 +81,7 @@ def test_both_stack_files_pass_the_cli_checks(stack: str) -> None:
     (lambda d: d["config"]["tags"].update(description=5), "config.tags.description: expected string"),
     (lambda d: d["config"].update(extra=None), "config.extra: expected a string, integer, boolean, array or a declaration"),
     (lambda d: d["runtime"].update(version=3), "runtime.version: 'version' not allowed"),
+    (lambda d: d.update(requiredPulumiVersion="3.187 or newer"), "requiredPulumiVersion: '3.187 or newer' is not a version range"),
     (lambda d: d["config"].update({"azure-native:location": {"type": "string", "value": "x"}}), "Configuration key 'azure-native:location' is not namespaced by the project and should not define a type"),
 ])
 def test_a_project_file_the_cli_refuses_is_refused(tmp_path: Path, edit: Any, message: str) -> None:
