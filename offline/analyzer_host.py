@@ -224,7 +224,6 @@ class PackLaunch:
     command: tuple[str, ...]
     cwd: Path
     base_environment: Mapping[str, str]
-    virtualenv: Path | None = None
 
     @property
     def python(self) -> str:
@@ -263,7 +262,7 @@ def pack_launch(pack_dir: Path, project: PackProject, environ: Mapping[str, str]
             f"{os.path.normpath(venv)} {what}: `pulumi preview --policy-pack` fails there too. Run `make setup` "
             f"(it creates .venv with policies/requirements.txt), or create that virtualenv and run "
             f"`{os.path.normpath(python)} -m pip install -r {pack_dir / 'requirements.txt'}`.")
-    return PackLaunch((str(python), *args), pack_dir, _activated(environ, venv), venv)
+    return PackLaunch((str(python), *args), pack_dir, _activated(environ, venv))
 
 
 def pack_environment(launch: PackLaunch, context: StackContext,

@@ -95,7 +95,6 @@ class Project:
     runtime: str
     config: Mapping[str, ConfigType]
     required_version: str
-    document: Document
 
     def full_key(self, declared: str) -> str:
         """`regions` -> `aoai-platform:regions`; a key with a namespace stays as it is."""
@@ -110,7 +109,6 @@ class StackFile:
     document: Document
     secrets_provider: str
     encrypted_key: str
-    encryption_salt: str
     config: Mapping[str, Any]
     key_paths: Mapping[str, KeyPath] = field(default_factory=dict)
 
@@ -220,7 +218,7 @@ def load_project(project_dir: Path = PROJECT_DIR) -> Project:
     config = _project_config(document, raw.get("config"), name, problems)
     if problems:
         raise LoadError(problems)
-    return Project(name, runtime, config, required_version, document)
+    return Project(name, runtime, config, required_version)
 
 
 def _runtime(document: Document, runtime: Any, problems: list[Problem]) -> str:
@@ -418,8 +416,7 @@ def load_stack_file(project: Project, path: Path, display: str | None = None) ->
         key_paths[full] = ("config", key)
     if problems:
         raise LoadError(problems)
-    return StackFile(path, document, strings["secretsprovider"], strings["encryptedkey"], strings["encryptionsalt"],
-                     config, key_paths)
+    return StackFile(path, document, strings["secretsprovider"], strings["encryptedkey"], config, key_paths)
 
 
 def _parse_key(key: str, project: str) -> str | None:
