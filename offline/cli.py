@@ -2,7 +2,9 @@
 stack, on a machine with neither the Pulumi CLI nor Azure.
 
 Exit codes are the gate's contract with CI: 0 no mandatory violation, 1 at least one, 2 the run could not be judged
-(a bad stack or policy config, or a policy pack that would not start), each with a message and no traceback.
+(a project or stack file the Pulumi CLI would refuse, a bad stack or policy config, or a policy pack that would not
+start), each with a message and no traceback. The CLI's own checks of Pulumi.yaml and the stack file come first
+(offline/project_files.py), then the program's settings validation, as under `pulumi preview`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 
 from pulumi import RunError
 
+from . import project_files
 from .analyzer_host import HostPool, PackStartError, PolicyPackHost, StackContext
-from .engine import PROJECT_DIR, Graph, run_program, stack_config
+from .engine import PROJECT_DIR, Graph, run_program
 from .gate import CheckResult, default_policy_config, display_path, run_check, stack_context
+from .loader import LoadError
 from .policy_config import PolicyConfigError, load_policy_config
 from .quota import as_json as quota_json
 from .quota import format_report, project_settings, quota_report
@@ -110,6 +114,9 @@ def main(argv: Sequence[str] | None = None, pool: HostPool | None = None) -> int
     pool = pool or HostPool()
     try:
         return handler(args, pool)
+    except LoadError as error:  # what the Pulumi CLI refuses before the program runs: file, line, key, why
+        return _fail(f"{error.file} cannot be used: the Pulumi CLI would stop here, before the program runs",
+                     str(error))
     except RunError as error:  # settings.SettingsError among them: the message lists every problem
         return _fail(f"the stack configuration of {args.stack!r} cannot be used", str(error))
     except (PolicyConfigError, PackStartError, UsageError) as error:
@@ -163,11 +170,14 @@ def gate_run(args: argparse.Namespace, pool: HostPool) -> Run:
     config_path = config_path or default_policy_config(pack_dir, args.stack)
     if config_path is not None:
         load_policy_config(config_path)  # a malformed file fails here, before a second is spent on the program
-    project, config = stack_config(args.stack, _stack_file(args))
+    resolved = project_files.stack_config(args.stack, _stack_file(args))
     _check_quota(args)
-    host: PolicyPackHost = pool.get(pack_dir, StackContext(project=project, stack=args.stack, config=config))
+    context = StackContext(project=resolved.project, stack=args.stack, config=dict(resolved.values),
+                           secret_keys=resolved.secret_keys)
+    host: PolicyPackHost = pool.get(pack_dir, context)
     graph = program(args)
-    result = run_check(host, graph, config_path, stack_context(graph, config), first_preview=args.as_first_preview)
+    result = run_check(host, graph, config_path, stack_context(graph, resolved.values, resolved.secret_keys),
+                       first_preview=args.as_first_preview)
     return Run(graph, result)
 
 

@@ -11,7 +11,6 @@ import functools
 import hashlib
 import importlib
 import inspect
-import json
 import logging
 import runpy
 import sys
@@ -22,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
+
+from . import project_files
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -251,11 +251,14 @@ class AzureMocks(mocks.Mocks):
 
 
 class RecordingMonitor(mocks.MockMonitor):
-    """The SDK's mock monitor, keeping every registration request whole, with URNs formed as the engine forms them."""
+    """The SDK's mock monitor, keeping every registration request whole, with URNs formed as the engine forms them,
+    and what each component and the stack register as outputs (the engine makes those their outputs:
+    pulumi/pulumi pkg/resource/deploy/step_executor.go `executeRegisterResourceOutputs`)."""
 
     def __init__(self, mock: mocks.Mocks):
         super().__init__(mock)
         self.registrations: list[Resource] = []
+        self.by_urn: dict[str, Resource] = {}
         self.stack_outputs: dict[str, Any] = {}
         self.root_urn = ""
 
@@ -273,17 +276,22 @@ class RecordingMonitor(mocks.MockMonitor):
             self.root_urn = response.urn
             return response
         registered = self.resources[response.urn]
-        self.registrations.append(Resource(
+        resource = Resource(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent, custom=request.custom,
             protect=bool(request.protect), dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             inputs=rpc.deserialize_properties(request.object), outputs=dict(registered.state),
-            id=registered.id or "", provider=request.provider, ignore_changes=list(request.ignoreChanges)))
+            id=registered.id or "", provider=request.provider, ignore_changes=list(request.ignoreChanges))
+        self.registrations.append(resource)
+        self.by_urn[resource.urn] = resource
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
+        outputs = rpc.deserialize_properties(request.outputs)
         if request.urn == self.root_urn:
-            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+            self.stack_outputs = outputs
+        elif request.urn in self.by_urn:
+            self.by_urn[request.urn].outputs = outputs
         return super().RegisterResourceOutputs(request)
 
 
@@ -303,21 +311,11 @@ class _WarningLog(logging.Handler):
 
 def stack_config(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
                  ) -> tuple[str, dict[str, str]]:
-    """The config the CLI would hand the program: the project's declared defaults, then the stack file's values,
-    every value a string (structured values as JSON)."""
-    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    project = project_file["name"]
-    stack_file = stack_file or project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(f"no stack file {stack_file}: create it, or pass --stack-file")
-    values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-    config: dict[str, Any] = {}
-    for key, declaration in (project_file.get("config") or {}).items():
-        if isinstance(declaration, dict) and "default" in declaration:
-            config[f"{project}:{key}"] = declaration["default"]
-    for key, value in values.items():
-        config[key if ":" in key else f"{project}:{key}"] = value
-    return project, {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    """The project name and the config the CLI would hand the program, after the CLI's own checks of Pulumi.yaml and
+    the stack file (offline/project_files.py): the project's declared defaults, then the stack file's values, every
+    value the string the CLI passes in PULUMI_CONFIG. A file the CLI would refuse raises `LoadError`."""
+    resolved = project_files.stack_config(stack, stack_file, project_dir)
+    return resolved.project, dict(resolved.values)
 
 
 def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
@@ -335,7 +333,7 @@ def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = 
         if value is None:
             config.pop(full, None)
         else:
-            config[full] = value if isinstance(value, str) else json.dumps(value)
+            config[full] = project_files.config_string(value)
 
     monitor = monitor or RecordingMonitor(AzureMocks(computed=not first_preview))
     preview = preview or first_preview

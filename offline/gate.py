@@ -1,9 +1,12 @@
 """The policy gate: a captured resource graph analyzed by a served policy pack, as `pulumi preview --policy-pack` would.
 
-Analyze gets each custom resource's inputs (the engine sends inputs before a step), AnalyzeStack gets every resource of
-the stack, the root stack and the default provider included, with outputs (stack policies judge the end state), parent
-and dependencies. Diagnostics come back per policy; the pack's "can't run ... during preview" notes are kept apart as
-undecided, since a first preview cannot know the values those policies read.
+The engine analyzes every registration, not only the Azure resources (pulumi/pulumi
+pkg/resource/deploy/step_generator.go, read 2026-11-30): the root stack, each default provider (registered by the
+engine just before the first resource of its package, pkg/resource/deploy/default_providers.go), every component and
+every custom resource get Remediate and then Analyze on their inputs, in registration order. AnalyzeStack then gets
+every one of them with its outputs (`AnalyzeResources`: the root stack with the stack outputs, a component with what
+it passed to `register_outputs`), parent and dependencies. Diagnostics come back per policy; the pack's "can't run ...
+during preview" notes are kept apart as undecided, since a first preview cannot know the values those policies read.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class CheckResult:
     first_preview: bool = False
     policy_config: Mapping[str, PolicyConfig] = field(default_factory=dict)
     unknown_policies: tuple[str, ...] = ()  # names in the config file that are no policy of the pack
+    remediated: tuple[tuple[str, str], ...] = ()  # (policy, urn): inputs a remediation policy rewrote
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -111,11 +115,15 @@ def root_stack_urn(graph: Graph) -> str:
     return f"urn:pulumi:{graph.stack}::{graph.project}::{ROOT_STACK_TYPE}::{graph.project}-{graph.stack}"
 
 
+# The Python distribution of each provider package the program uses, whose version names the default provider.
+_DISTRIBUTIONS = {"azure-native": "pulumi_azure_native", "time": "pulumiverse_time"}
+
+
 def default_provider(graph: Graph, type_: str) -> ProviderRef:
     """The default provider the engine would create for a resource's package, e.g. `default_3_29_0`."""
     package = type_.split(":")[0]
     try:
-        version = importlib.metadata.version(f"pulumi_{package.replace('-', '_')}")
+        version = importlib.metadata.version(_DISTRIBUTIONS.get(package, f"pulumi_{package.replace('-', '_')}"))
     except importlib.metadata.PackageNotFoundError:
         version = ""
     name = f"default_{version.replace('.', '_')}" if version else "default"
@@ -132,26 +140,47 @@ def _target(graph: Graph, resource: Resource, properties: Mapping[str, Any]) -> 
         provider=default_provider(graph, resource.type) if resource.custom else None)
 
 
+def root_target(graph: Graph, properties: Mapping[str, Any]) -> PolicyTarget:
+    """The root stack: registered by the SDK with no inputs; its outputs are the stack outputs."""
+    return PolicyTarget(urn=root_stack_urn(graph), type=ROOT_STACK_TYPE, name=f"{graph.project}-{graph.stack}",
+                        properties=to_engine(properties))
+
+
+def provider_target(provider: ProviderRef) -> PolicyTarget:
+    """A default provider, as the engine registers it: no parent (step_generator.go `checkParent` leaves it empty)
+    and its inputs (version and the package's config) as both inputs and outputs."""
+    return PolicyTarget(urn=provider.urn, type=provider.type, name=provider.name,
+                        properties=to_engine(provider.properties))
+
+
 def resource_targets(graph: Graph) -> list[PolicyTarget]:
-    """What Analyze sees: each custom resource with its inputs, by URN."""
-    return [_target(graph, r, r.inputs) for r in sorted(graph.resources, key=lambda r: r.urn) if r.custom]
+    """What Remediate and Analyze see, in the engine's order: the root stack, then every registration with its
+    inputs, each default provider just before the first resource that needs it."""
+    targets = [root_target(graph, {})]
+    providers: set[str] = set()
+    for resource in graph.resources:
+        if resource.custom:
+            provider = default_provider(graph, resource.type)
+            if provider.urn not in providers:
+                providers.add(provider.urn)
+                targets.append(provider_target(provider))
+        targets.append(_target(graph, resource, resource.inputs))
+    return targets
 
 
 def stack_targets(graph: Graph) -> list[PolicyTarget]:
     """What AnalyzeStack sees: the root stack (its outputs are the stack outputs), the default providers and every
-    registration with its outputs (components have none recorded), by URN."""
-    root = PolicyTarget(urn=root_stack_urn(graph), type=ROOT_STACK_TYPE, name=f"{graph.project}-{graph.stack}",
-                        properties=to_engine(graph.outputs))
+    registration with its outputs (a component's are what it registered), by URN."""
     providers = {p.urn: p for p in (default_provider(graph, r.type) for r in graph.resources if r.custom)}
-    provider_targets = [PolicyTarget(urn=p.urn, type=p.type, name=p.name, properties=to_engine(p.properties),
-                                     parent=root.urn) for p in providers.values()]
-    resources = [_target(graph, r, r.outputs if r.custom else {}) for r in graph.resources]
-    return sorted([root, *provider_targets, *resources], key=lambda t: t.urn)
+    resources = [_target(graph, r, r.outputs) for r in graph.resources]
+    return sorted([root_target(graph, graph.outputs), *map(provider_target, providers.values()), *resources],
+                  key=lambda t: t.urn)
 
 
-def stack_context(graph: Graph, config: Mapping[str, str]) -> StackContext:
+def stack_context(graph: Graph, config: Mapping[str, str], secret_keys: tuple[str, ...] = ()) -> StackContext:
     """The stack as ConfigureStack describes it to the pack: a preview (dry run) with the stack's config."""
-    return StackContext(project=graph.project, stack=graph.stack, config=dict(config), dry_run=True)
+    return StackContext(project=graph.project, stack=graph.stack, config=dict(config), dry_run=True,
+                        secret_keys=secret_keys)
 
 
 def display_path(path: Path | None) -> str:
@@ -190,11 +219,11 @@ def configure(host: PolicyPackHost, config_path: Path | None) -> dict[str, Polic
 
 def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, context: StackContext,
               first_preview: bool = False, config_label: str | None = None) -> CheckResult:
-    """Configure the pack for this stack and analyze the graph: every resource, then the whole stack.
+    """Describe the stack to the pack, configure it, and analyze the graph in the CLI's order: ConfigureStack,
+    GetAnalyzerInfo, Configure, Remediate and Analyze for every registration, AnalyzeStack once.
     `config_label` is how outputs name the config file (default: its path)."""
-    host.connect()
+    host.connect(context)
     assert host.client is not None and host.info is not None
-    host.client.configure_stack(context)
     merged = configure(host, config_path)
     levels = {p.name: merged[p.name].enforcement_level for p in host.info.policies}
     unknown = tuple(sorted(set(merged) - set(levels) - {"all"}))
@@ -202,10 +231,16 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
     violations: set[Violation] = set()
     undecided: set[Undecided] = set()
     not_applicable: set[tuple[str, str, str]] = set()
+    remediated: set[tuple[str, str]] = set()
     targets = resource_targets(graph)
     for target, result in zip(targets, host.client.analyze_all(targets), strict=True):
         _collect(result.diagnostics, target.urn, "resource", violations, undecided)
         not_applicable |= {(policy, target.urn, reason) for policy, reason in result.not_applicable}
+        for remediation in result.remediations:
+            if remediation.diagnostic:  # a remediation that failed: the engine reports it as advisory
+                violations.add(Violation(remediation.policy_name, "advisory", target.urn, remediation.diagnostic))
+            else:
+                remediated.add((remediation.policy_name, target.urn))
     everything = stack_targets(graph)
     stack_urns = {t.urn for t in everything}
     stack_result = host.client.analyze_stack(everything)
@@ -220,8 +255,8 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
         violations=tuple(sorted(violations, key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy,
                                                            v.urn, v.message))),
         undecided=tuple(sorted(undecided, key=lambda u: (u.policy, u.urn, u.message))),
-        not_applicable=tuple(sorted(not_applicable)), analyzed=len(targets), first_preview=first_preview,
-        unknown_policies=unknown,
+        not_applicable=tuple(sorted(not_applicable)), analyzed=sum(1 for r in graph.resources if r.custom),
+        first_preview=first_preview, unknown_policies=unknown, remediated=tuple(sorted(remediated)),
         policy_config=merged)
 
 

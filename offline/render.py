@@ -134,8 +134,10 @@ def tree_lines(graph: Graph) -> list[str]:
     for resource in graph.resources:
         children[resource.parent if resource.parent in known else root].append(resource)
     custom = sum(r.custom for r in graph.resources)
+    azure = sum(r.custom and r.type.startswith("azure-native:") for r in graph.resources)
+    other = f" and {custom - azure} of other providers" if custom > azure else ""
     lines = [f"{graph.project}-{graph.stack} ({ROOT_STACK_TYPE}): {len(graph.resources)} resources, "
-             f"{len(graph.resources) - custom} components and {custom} Azure resources"]
+             f"{len(graph.resources) - custom} components, {azure} Azure resources{other}"]
 
     def walk(urn: str, prefix: str) -> None:
         kids = sorted(children.get(urn, []), key=lambda r: r.name)
@@ -210,6 +212,10 @@ def check_lines(result: CheckResult) -> list[str]:
     if result.unknown_policies:
         lines += ["", f"warning: the config names no policy of the pack: {', '.join(result.unknown_policies)} "
                       "(a typo leaves the intended policy at its default)"]
+    if result.remediated:
+        lines += ["", f"remediated ({len(result.remediated)}): the CLI would deploy these resources with the inputs "
+                      "the policy rewrote"]
+        lines += [f"  {policy}: {urn.rsplit('::', 1)[-1]}" for policy, urn in result.remediated]
     verdict = (f"FAIL: {len(result.mandatory)} mandatory violation(s) block the deployment" if result.mandatory
                else "PASS: no mandatory violations")
     return [*lines, "", verdict]

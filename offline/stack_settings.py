@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from settings import decode_config_value
+from settings import decode_config
 
 from .engine import PROJECT_DIR, stack_config
 
@@ -15,4 +15,5 @@ def settings_values(stack: str, stack_file: Path | None = None, project_dir: Pat
     values decoded as the program decodes them."""
     project, config = stack_config(stack, stack_file, project_dir)
     prefix = f"{project}:"
-    return {key[len(prefix):]: decode_config_value(value) for key, value in config.items() if key.startswith(prefix)}
+    return {key[len(prefix):]: decode_config(key[len(prefix):], value) for key, value in config.items()
+            if key.startswith(prefix)}

@@ -6,21 +6,43 @@ import json
 from typing import Any
 
 import pulumi
+from pulumi.config import ConfigTypeError
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from .model import Settings
 from .parse import TOP_LEVEL_KEYS, parse_settings
 from .reader import SettingsError
 
-__all__ = ["TOP_LEVEL_KEYS", "Settings", "SettingsError", "decode_config_value", "load_settings", "parse_settings"]
+__all__ = ["STRING_KEYS", "TOP_LEVEL_KEYS", "Settings", "SettingsError", "decode_config", "load_settings",
+           "parse_settings"]
+
+# The keys Pulumi.yaml declares `type: string`. The CLI hands every config value over as a string (PULUMI_CONFIG):
+# these as written, so `nameSuffix: "42"` stays the string "42"; every other key is declared `object` or `array`, and
+# its string is JSON. tests/test_settings.py holds this set equal to Pulumi.yaml's declarations.
+STRING_KEYS = frozenset({"environment", "namePrefix", "nameSuffix", "cloud", "subscription"})
 
 
-def decode_config_value(value: str) -> Any:
-    """The CLI hands every config value over as a string; structured ones are JSON, plain strings are not."""
+def decode_config(key: str, value: str) -> Any:
+    """A config string as `load_settings` reads it, for tools that read stack files without running the program:
+    a string key as written, a structured one as JSON (`Config.get_object` is `json.loads`)."""
+    if key in STRING_KEYS:
+        return value
     try:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def config_value(config: pulumi.Config, key: str) -> Any:
+    """One key the way the SDK reads it: `Config.get` for a string key, `Config.get_object` (which is `json.loads`,
+    pulumi/config.py) for a structured one. A structured value that is not JSON (a plain word where a list belongs)
+    is returned as the string, so the settings check reports its shape instead of failing here."""
+    if key in STRING_KEYS:
+        return config.get(key)
+    try:
+        return config.get_object(key)
+    except ConfigTypeError:
+        return config.get(key)
 
 
 def load_settings() -> Settings:
@@ -31,10 +53,9 @@ def load_settings() -> Settings:
     """
     project = pulumi.get_project()
     prefix = f"{project}:"
-    raw: dict[str, Any] = {}
+    config = pulumi.Config(project)
     # `pulumi up` hands config to the program in PULUMI_CONFIG; tests and the offline runner set it in-process.
     everything = {**get_config_env(), **CONFIG.get()}
-    for full_key, value in sorted(everything.items()):
-        if full_key.startswith(prefix):
-            raw[full_key[len(prefix):]] = decode_config_value(value)
+    raw = {key[len(prefix):]: config_value(config, key[len(prefix):]) for key in sorted(everything)
+           if key.startswith(prefix)}
     return parse_settings(raw, pulumi.get_stack())

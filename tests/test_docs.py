@@ -38,7 +38,7 @@ SHELL_FENCES = frozenset({"sh", "bash", "shell"})
 # Top-level commands of the Pulumi CLI that runbooks may use (`pulumi --help`).
 PULUMI_COMMANDS = frozenset({
     "login", "stack", "config", "preview", "up", "refresh", "destroy", "state", "import", "cancel", "whoami",
-    "plugin", "new", "policy", "logout", "about", "console", "org", "env",
+    "plugin", "new", "policy", "logout", "about", "console", "org", "env", "version",
 })
 # Global Pulumi flags that take a value, so the word after them is not the subcommand.
 PULUMI_VALUE_FLAGS = frozenset({"-C", "--cwd", "--color", "--tracing", "--verbose", "-v"})

@@ -129,8 +129,9 @@ class DirectResult:
 
 
 def evaluate(definition: PackDefinition, graph: Graph, config_file: Path | None) -> DirectResult:
-    """Every policy over the graph: resource policies on each custom resource's inputs, stack policies on the whole
-    stack's outputs (root stack and default provider included, as the engine has them)."""
+    """Every policy over the graph: resource policies on every registration's inputs (the root stack, the default
+    provider, components and custom resources, as the engine analyzes them), stack policies on the whole stack's
+    outputs (a component's are what it registered)."""
     config = policy_config(definition, config_file)
     root_urn = f"urn:pulumi:{graph.stack}::{graph.project}::pulumi:pulumi:Stack::{graph.project}-{graph.stack}"
     version = importlib.metadata.version("pulumi_azure_native")
@@ -145,26 +146,30 @@ def evaluate(definition: PackDefinition, graph: Graph, config_file: Path | None)
 
     violations: set[tuple[str, str, str, str]] = set()
     undecided: set[tuple[str, str]] = set()
-    custom = sorted((r for r in graph.resources if r.custom), key=lambda r: r.urn)
+    # (type, inputs, urn, name, options, provider) of everything the engine sends to Analyze.
+    registrations = [("pulumi:pulumi:Stack", {}, root_urn, f"{graph.project}-{graph.stack}", options(False, [], ""),
+                      None),
+                     (provider.resource_type, {"version": version}, provider_urn, provider_name,
+                      options(False, [], ""), None)]
+    registrations += [(r.type, r.inputs, r.urn, r.name, options(r.protect, list(r.ignore_changes), r.parent),
+                       provider if r.custom else None) for r in sorted(graph.resources, key=lambda r: r.urn)]
     for policy in definition.policies:
         level, properties = config[policy.name]
         if level == EnforcementLevel.DISABLED:
             continue
         shown = "mandatory" if level in (EnforcementLevel.MANDATORY, EnforcementLevel.REMEDIATE) else "advisory"
         if isinstance(policy, ResourceValidationPolicy):
-            for resource in custom:
-                args = ResourceValidationArgs(
-                    resource.type, _props(resource.inputs), resource.urn, resource.name,
-                    options(resource.protect, list(resource.ignore_changes), resource.parent), provider,
-                    copy.deepcopy(properties))
+            for type_, inputs, resource_urn, name, resource_options, resource_provider in registrations:
+                args = ResourceValidationArgs(type_, _props(inputs), resource_urn, name, resource_options,
+                                              resource_provider, copy.deepcopy(properties))
                 found: list[tuple[str, str | None]] = []
                 try:
                     policy.validate(args, lambda message, urn=None, sink=found: sink.append((message, urn)))
                 except UnknownValueError:
-                    undecided.add((policy.name, resource.urn))
+                    undecided.add((policy.name, resource_urn))
                 except policy_module._NotApplicableError:
                     pass
-                violations |= {(policy.name, shown, urn or resource.urn, message) for message, urn in found}
+                violations |= {(policy.name, shown, urn or resource_urn, message) for message, urn in found}
         elif isinstance(policy, StackValidationPolicy):
             resources = _stack(graph, root_urn, provider, options)
             known = {r.urn for r in resources}
@@ -185,11 +190,12 @@ def _stack(graph: Graph, root_urn: str, provider: PolicyProviderResource, option
     links: dict[str, tuple[str, list[str], dict[str, list[str]]]] = {}
     resources[root_urn] = PolicyResource("pulumi:pulumi:Stack", _props(graph.outputs), root_urn,
                                          f"{graph.project}-{graph.stack}", options(False, [], ""), None, None, [], {})
+    # The engine registers a default provider without a parent (step_generator.go `checkParent`).
     resources[provider.urn] = PolicyResource(provider.resource_type, provider.props, provider.urn, provider.name,
-                                             options(False, [], root_urn), None, None, [], {})
-    links[provider.urn] = (root_urn, [], {})
+                                             options(False, [], ""), None, None, [], {})
+    links[provider.urn] = ("", [], {})
     for r in graph.resources:
-        resources[r.urn] = PolicyResource(r.type, _props(r.outputs if r.custom else {}), r.urn, r.name,
+        resources[r.urn] = PolicyResource(r.type, _props(r.outputs), r.urn, r.name,
                                           options(r.protect, list(r.ignore_changes), r.parent),
                                           provider if r.custom else None, None, [], {})
         links[r.urn] = (r.parent, sorted(set(r.dependencies)),

