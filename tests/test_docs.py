@@ -242,13 +242,16 @@ def offline_cli() -> OfflineCli:
     return OfflineCli({})  # no factory: fall back to each subcommand's --help
 
 
-def _parser_flags(parser: argparse.ArgumentParser) -> dict[str, frozenset[str]]:
-    top = set(parser._option_string_actions)
+def _parser_flags(parser: argparse.ArgumentParser, prefix: str = "",
+                  inherited: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
+    """Subcommand (nested ones as "catalog refresh") -> the flags it accepts."""
+    top = inherited | set(parser._option_string_actions)
     flags: dict[str, frozenset[str]] = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                flags[name] = frozenset(top | set(sub._option_string_actions))
+                flags[prefix + name] = frozenset(top | set(sub._option_string_actions))
+                flags.update(_parser_flags(sub, f"{prefix}{name} ", frozenset(top)))
     return flags
 
 
@@ -268,6 +271,8 @@ def offline_problems(line: Line, args: list[str]) -> list[str]:
     if not args or args[0].startswith("-"):
         return [f"{where(line)}: no subcommand (one of preview, check, report)"]
     sub, given = args[0], [a.split("=", 1)[0] for a in args[1:] if a.startswith("-")]
+    if len(args) > 1 and f"{sub} {args[1]}" in cli.flags:
+        sub = f"{sub} {args[1]}"
     if cli.flags:
         if sub not in cli.flags:
             return [f"{where(line)}: '{sub}' is not a subcommand of python -m offline (has: {sorted(cli.flags)})"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from typing import Any
 
 import pytest
@@ -255,6 +256,11 @@ def test_load_settings_reads_config_the_way_the_cli_passes_it(monkeypatch: pytes
 def test_role_table_has_every_reference_role() -> None:
     assert ROLE_IDS["Key Vault Crypto Service Encryption User"] == "e147488a-f6f5-4113-8e2d-b22465e65bf6"
     assert ROLE_IDS["Cognitive Services OpenAI User"] == "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+    # Microsoft Learn "Azure built-in roles" (ms.date 2026-04-09, read 2026-11-30); a typo here once let grants of
+    # the real role pass the privileged-role policy.
+    assert ROLE_IDS["User Access Administrator"] == "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", i) for i in ROLE_IDS.values())
+    assert len(set(ROLE_IDS.values())) == len(ROLE_IDS)
 
 
 def test_ai_services_accounts_need_the_ai_services_zone_from_the_hub() -> None:
