@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pulumi import RunError
+
 from settings import Settings, parse_settings
 from settings.model_catalog import DATA_DIR, ModelCatalog, load_catalog
 
 from .engine import PROJECT_DIR
+from .loader import LoadError
 from .stack_settings import settings_values
 
 
@@ -125,12 +128,22 @@ def quota_report(settings: Iterable[Settings], catalog: ModelCatalog | None = No
 
 
 def project_settings(project_dir: Path = PROJECT_DIR, today: dt.date | None = None,
-                     overrides: Mapping[str, Path] | None = None) -> list[Settings]:
-    """The settings of every stack file of the project (`overrides`: stack -> another file for that stack)."""
+                     overrides: Mapping[str, Path] | None = None,
+                     skipped: list[str] | None = None) -> list[Settings]:
+    """The settings of every stack file of the project (`overrides`: stack -> another file for that stack). With a
+    `skipped` list, a stack whose file has errors is left out and named there instead of failing the whole check
+    (its own `check` reports the errors); without one, the first error is raised."""
     files = {path.name[len("Pulumi."):-len(".yaml")]: path for path in sorted(project_dir.glob("Pulumi.*.yaml"))}
     files.update(overrides or {})
-    return [parse_settings(settings_values(stack, path, project_dir), stack, today=today)
-            for stack, path in sorted(files.items())]
+    result = []
+    for stack, path in sorted(files.items()):
+        try:
+            result.append(parse_settings(settings_values(stack, path, project_dir), stack, today=today))
+        except (RunError, LoadError):
+            if skipped is None or stack in (overrides or {}):
+                raise
+            skipped.append(stack)
+    return result
 
 
 def format_report(report: QuotaReport) -> Sequence[str]:
