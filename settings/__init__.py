@@ -37,4 +37,6 @@ def load_settings() -> Settings:
     for full_key, value in sorted(everything.items()):
         if full_key.startswith(prefix):
             raw[full_key[len(prefix):]] = decode_config_value(value)
-    return parse_settings(raw, pulumi.get_stack())
+    # The provider's subscription, when the stack sets it, is what the guardrails' explicit scopes must stay inside.
+    subscription = everything.get("azure-native:subscriptionId")
+    return parse_settings(raw, pulumi.get_stack(), subscription_id=subscription or None)

@@ -5,6 +5,7 @@ Nothing is registered with Azure until this succeeds, so a bad stack file costs 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import re
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import catalog
+from .guardrails import parse_guardrails
 from .model import (
     AccountSettings,
     AlertSettings,
@@ -31,7 +33,7 @@ from .reader import EMAIL_RE, Reader, choices, duration_days
 # The top-level keys of the project's config namespace, as declared in Pulumi.yaml.
 TOP_LEVEL_KEYS = (
     "environment", "namePrefix", "nameSuffix", "cloud", "residency", "regions", "privateDns", "keyVault", "account",
-    "modelCatalog", "contentFilters", "deployments", "access", "monitoring", "protection", "tags",
+    "modelCatalog", "contentFilters", "deployments", "access", "monitoring", "protection", "tags", "guardrails",
 )
 REQUIRED_TAGS = ("owner", "costCenter", "dataClassification")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -51,8 +53,12 @@ _ZONE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.Network/privateDnsZones/(?P<zone>[
 _WORKSPACE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.OperationalInsights/workspaces/[^/]+$", re.IGNORECASE)
 
 
-def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = None) -> Settings:
-    """Validate `raw` (top-level config key -> decoded value) and return frozen settings, or raise SettingsError."""
+def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = None,
+                   subscription_id: str | None = None) -> Settings:
+    """Validate `raw` (top-level config key -> decoded value) and return frozen settings, or raise SettingsError.
+
+    `subscription_id` is the stack's subscription (the provider's azure-native:subscriptionId) when configured: the
+    guardrails' explicit scopes are checked against it."""
     r = Reader()
     today = today or dt.date.today()
     for key in raw:
@@ -88,8 +94,9 @@ def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = N
         protection=protection, tags=tags,
     )
     _names(r, settings)
+    guardrails = parse_guardrails(r, raw, settings, today, subscription_id)
     r.raise_if_any()
-    return settings
+    return dataclasses.replace(settings, guardrails=guardrails)
 
 
 def _regions(r: Reader, raw: Mapping[str, Any], cloud: str | None) -> tuple[RegionSettings, ...]:
