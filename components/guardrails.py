@@ -174,7 +174,8 @@ class Guardrails(pulumi.ComponentResource):
 
     def _assign(self, name: str, a: GuardrailAssignment, scope: pulumi.Input[str],
                 governed: Sequence[pulumi.Resource], where: str) -> authorization.PolicyAssignment:
-        parameters = {a.effect_parameter: {"value": a.effect}, **{k: {"value": v} for k, v in a.parameters.items()}}
+        parameters = {name: authorization.ParameterValuesValueArgs(value=value)
+                      for name, value in {a.effect_parameter: a.effect, **a.parameters}.items()}
         assignment = authorization.PolicyAssignment(
             name, policy_assignment_name=a.name, scope=scope, policy_definition_id=a.definition_id,
             definition_version=a.definition_version, enforcement_mode="Default",
@@ -262,13 +263,12 @@ class Guardrails(pulumi.ComponentResource):
 
 def vault_audit_query(vault_id: str, operations: Sequence[str], reader_principal_id: str | None) -> str:
     """The Kusto query of the vault audit alert: every listed key operation on the vault, and every request of the
-    key's reader that Key Vault refused. Columns follow AzureDiagnostics as Key Vault fills it (identity_claim_oid_g,
-    httpStatusCode_d); column_ifexists keeps the query valid before the first such record arrives."""
+    key's reader (of anyone, without one) that Key Vault refused. Columns follow AzureDiagnostics as Key Vault fills
+    it (identity_claim_oid_g, httpStatusCode_d); column_ifexists keeps the query valid before such a record lands."""
     names = ", ".join(f'"{o}"' for o in operations)
-    refused = ""
-    if reader_principal_id:
-        refused = (f' or (caller == "{reader_principal_id}" and (ResultSignature == "Forbidden" '
-                   'or toint(column_ifexists("httpStatusCode_d", 0.0)) == 403))')
+    denied = '(ResultSignature == "Forbidden" or toint(column_ifexists("httpStatusCode_d", 0.0)) == 403)'
+    # Without a customer-managed key there is no reader to single out: any refusal on the (private) vault counts.
+    refused = f' or (caller == "{reader_principal_id}" and {denied})' if reader_principal_id else f" or {denied}"
     return "\n".join([
         "AzureDiagnostics",
         '| where ResourceProvider == "MICROSOFT.KEYVAULT" and Category == "AuditEvent"',

@@ -183,10 +183,11 @@ def _parameters(control: str, s: Settings, locations: tuple[str, ...],
     if control == "keyExpiryHorizon":
         return {"minimumDaysBeforeExpiration": duration_days(s.key_vault.notify_before)}
     if control == "accountCustomerManagedKey" and "excludedKinds" in spec:
-        # Microsoft's default excludes AIServices (and other kinds): keep the default, minus this stack's kind, so
-        # the control covers the account the stack creates.
-        default = spec["excludedKinds"].default or []
-        return {"excludedKinds": [k for k in default if k != s.account.kind]}
+        # Microsoft's default excludes AIServices (and other kinds that store no data): keep the default, minus
+        # this stack's kind, so the control covers the account the stack creates.
+        default = list(spec["excludedKinds"].default or [])
+        if s.account.kind in default:
+            return {"excludedKinds": [k for k in default if k != s.account.kind]}
     return {}
 
 

@@ -31,6 +31,8 @@ _GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 _VERSION_RE = re.compile(r"^(\d+)\.\d+\.\d+(-[a-z]+)?$")
 _KEY_RE = re.compile(r"^[a-z][A-Za-z]+$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
+# Parameters the program computes from the stack's settings (settings/guardrails.py `_parameters`).
+_COMPUTED_PARAMETERS = frozenset({"listOfAllowedLocations", "minimumDaysBeforeExpiration", "excludedKinds"})
 
 
 @dataclass(frozen=True)
@@ -201,10 +203,10 @@ def _definition(entry: Any, key: str, problems: list[str]) -> BuiltinDefinition 
     if len(problems) > before:
         return None
     return BuiltinDefinition(
-        id=gid, display_name=entry["displayName"], version=version, category=entry["category"], mode=entry["mode"],
-        resource_types=tuple(types), effect_parameter=effect_parameter, effects=tuple(effects),
-        parameters=parameters, deprecated=bool(entry.get("deprecated", False)), source=source,
-        not_used=entry.get("notUsed"))
+        id=str(gid), display_name=entry["displayName"], version=str(version), category=entry["category"],
+        mode=entry["mode"], resource_types=tuple(map(str, types or ())), effect_parameter=str(effect_parameter),
+        effects=tuple(effects), parameters=parameters, deprecated=bool(entry.get("deprecated", False)),
+        source=str(source), not_used=entry.get("notUsed"))
 
 
 def _control(entry: Any, key: str, definitions: Mapping[str, BuiltinDefinition],
@@ -232,7 +234,7 @@ def _control(entry: Any, key: str, definitions: Mapping[str, BuiltinDefinition],
     if len(problems) > before:
         return None
     return GuardrailControl(entry["key"], entry["name"], str(entry.get("title", entry["key"])), entry["definition"],
-                            tuple(mirrors), cap, str(entry.get("maxEffectReason", "")))
+                            tuple(map(str, mirrors or ())), cap, str(entry.get("maxEffectReason", "")))
 
 
 def unusable(definition: BuiltinDefinition) -> list[str]:
@@ -249,6 +251,3 @@ def unusable(definition: BuiltinDefinition) -> list[str]:
         reasons.append(f"needs parameters the program does not compute ({', '.join(required)})")
     return reasons
 
-
-# Parameters the guardrails component fills in from the stack's settings (see settings/parse.py `_guardrails`).
-_COMPUTED_PARAMETERS = frozenset({"listOfAllowedLocations", "minimumDaysBeforeExpiration", "excludedKinds"})

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
-from . import access, account, deployments, encryption, monitoring, private_access, protection, residency, tagging
+from . import (
+    access,
+    account,
+    deployments,
+    encryption,
+    guardrails,
+    monitoring,
+    private_access,
+    protection,
+    residency,
+    tagging,
+)
 
 PACK_NAME = "aoai-policies"
 DESCRIPTION = ("Azure OpenAI for regulated enterprises: private access, Entra ID only, customer-managed keys, data "
-               "residency, approved and filtered models, least privilege, audit logging, deletion protection, tags.")
+               "residency, approved and filtered models, least privilege, audit logging, deletion protection, tags, "
+               "and the runtime guardrails that keep them holding after deployment.")
 
 POLICIES: list[Policy] = [
     *account.POLICIES,
@@ -20,6 +32,7 @@ POLICIES: list[Policy] = [
     *monitoring.POLICIES,
     *protection.POLICIES,
     *tagging.POLICIES,
+    *guardrails.POLICIES,
 ]
 
 
