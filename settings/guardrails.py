@@ -207,10 +207,12 @@ def _exemptions(r: Reader, item: Mapping[str, Any], s: Settings, today: dt.date,
                       "none: the stack assigns no control (guardrails.mode is off)",
                       "is not a control this stack assigns")
         reason = e.get("reason")
-        if not isinstance(reason, str) or len(reason.strip()) < 20:
-            r.problem(f"{key}.reason", reason, "why the control is waived and who approved it (20 characters or "
-                      "more, e.g. 'CHG-1234: legacy vault migrates in Q1, approved by the CISO')",
-                      "is missing or too short" if reason else "is required")
+        why = ("why the control is waived and who approved it (20 characters or more, e.g. 'CHG-1234: legacy "
+               "vault migrates in Q1, approved by the CISO')")
+        if reason is None:
+            r.missing(f"{key}.reason", why)
+        elif not isinstance(reason, str) or len(reason.strip()) < 20:
+            r.problem(f"{key}.reason", reason, why, "is missing or too short")
         expires = _expiry(r, e, f"{key}.expiresOn", today)
         category = r.enum(e, "category", f"{key}.category", EXEMPTION_CATEGORIES, "Waiver")
         region = e.get("region")
