@@ -187,10 +187,13 @@ GUARDRAIL_ASSIGNMENTS = stack_policy(
 
 
 def _exemptions_check(stack: Stack, cfg: Config) -> Iterator[Violation]:
+    exemptions = stack.of_type(POLICY_EXEMPTION)
+    if not exemptions:
+        return
     today = dt.datetime.now(dt.UTC).date()
     latest = today + dt.timedelta(days=cfg.number("maxExemptionDays"))
     own = {resource_id(a) for a in stack.of_type(POLICY_ASSIGNMENT)}
-    for exemption in stack.of_type(POLICY_EXEMPTION):
+    for exemption in exemptions:
         who = subject(POLICY_EXEMPTION, exemption.name)
         expires = get(exemption.props, "expiresOn")
         try:
