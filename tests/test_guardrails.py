@@ -255,7 +255,7 @@ def test_change_alerts_watch_every_group_of_the_stack_and_reach_the_action_group
 
 
 def test_each_vault_has_a_log_alert_on_its_audit_events(prod_graph: Graph) -> None:
-    rule = one(prod_graph, LOG_ALERT, "aoai-prod-guardrails-swc-vault-audit").inputs
+    rule = copy.deepcopy(one(prod_graph, LOG_ALERT, "aoai-prod-guardrails-swc-vault-audit").inputs)
     vault = named(prod_graph, "aoai-prod-swc-cmk-vault")
     identity = named(prod_graph, "aoai-prod-swc-cmk-identity")
     workspace = named(prod_graph, "aoai-prod-swc-monitoring-workspace")
