@@ -12,6 +12,7 @@ from settings.catalog import ACCOUNT_ZONE_KEYS, DNS_ZONES, LOG_CATEGORY_GROUPS, 
 from settings.model import RegionSettings, Settings
 
 from .access import Access, AccessArgs
+from .guardrails import KeyExpiryAlertSpec, RegionGuardrailTarget
 from .keyvault import CustomerManagedKey, CustomerManagedKeyArgs
 from .monitoring import Alerts, AlertsArgs, Monitoring, MonitoringArgs
 from .network import Network, NetworkArgs, PrivateDnsZones, PrivateDnsZonesArgs
@@ -47,6 +48,8 @@ class RegionalEnvironment(pulumi.ComponentResource):
 
     outputs: dict[str, Any]
     """What the stack exports for this region: endpoint, account, deployments, key and workspace."""
+    guardrail_target: RegionGuardrailTarget
+    """What the stack's guardrails govern and watch in this region (the environment itself is what they wait for)."""
 
     def __init__(self, name: str, args: RegionalEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:environment:RegionalEnvironment", name, None, opts)
@@ -68,12 +71,19 @@ class RegionalEnvironment(pulumi.ComponentResource):
             retention_days=s.monitoring.retention_days,
             existing_workspace_id=s.monitoring.existing_workspace_ids.get(region.location),
             alert_emails=s.monitoring.alert_emails, protect=protect, locks=locks, tags=tags), opts=child)
+        expiry_alert = None
+        if s.guardrails.key_expiry_alerts and monitoring.action_group_id is not None:
+            expiry_alert = KeyExpiryAlertSpec(
+                action_group_id=monitoring.action_group_id, severity=s.guardrails.key_expiry_severity,
+                resource_group_name=group.name, location=region.location, topic_name=f"evgt-{s.vault_name(region)}",
+                tags=tags)
         cmk = CustomerManagedKey(f"{name}-cmk", CustomerManagedKeyArgs(
             vault_name=s.vault_name(region), base_name=base, location=region.location,
             resource_group_name=group.name, tenant_id=args.tenant_id, subscription_id=args.subscription_id,
             settings=s.key_vault,
             subnet_id=net.subnet_id, vault_dns_zone_id=args.zones.zone_ids["vault"],
-            workspace_id=monitoring.workspace_id, protect=protect, locks=locks, tags=tags), opts=child)
+            workspace_id=monitoring.workspace_id, protect=protect, locks=locks, tags=tags,
+            key_expiry_alert=expiry_alert), opts=child)
         categories = s.monitoring.account_log_categories
         account = OpenAIAccount(f"{name}-openai", OpenAIAccountArgs(
             account_name=base, location=region.location, resource_group_name=group.name, settings=s.account,
@@ -106,6 +116,14 @@ class RegionalEnvironment(pulumi.ComponentResource):
                                               if d.sku in PROVISIONED_SKUS),
                 tags=tags), opts=child)
 
+        key_reader: pulumi.Input[str] | None = None
+        if s.key_vault.customer_managed_key:
+            key_reader = (account.principal_id if s.key_vault.identity == "systemAssigned"
+                          else cmk.identity_principal_id)
+        self.guardrail_target = RegionGuardrailTarget(
+            location=region.location, code=region.code, base_name=base, resource_group_name=group.name,
+            resource_group_id=group.id, workspace_id=monitoring.workspace_id, vault_id=cmk.vault_id,
+            action_group_id=monitoring.action_group_id, key_reader_principal_id=key_reader, governed=(self,))
         self.outputs = {
             "location": region.location,
             "endpoint": account.endpoint,

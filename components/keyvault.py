@@ -12,6 +12,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 from settings.catalog import CMK_ROLE
 from settings.model import KeyVaultSettings
 
+from .guardrails import KeyExpiryAlertSpec, key_expiry_alert
 from .shared import (
     DiagnosticsSpec,
     PrivateEndpointSpec,
@@ -43,6 +44,8 @@ class CustomerManagedKeyArgs:
     protect: bool = False
     locks: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The key's near-expiry and expiry events as Azure Monitor alerts (the guardrails' keyExpiryAlerts).
+    key_expiry_alert: KeyExpiryAlertSpec | None = None
 
 
 class CustomerManagedKey(pulumi.ComponentResource):
@@ -97,6 +100,9 @@ class CustomerManagedKey(pulumi.ComponentResource):
                                                          virtual_network_rules=[]),
             ),
             opts=data_opts(self, args.protect))
+        # Key Vault emits near-expiry events only for key versions created after the subscription exists.
+        expiry_alert = (key_expiry_alert(name, vault, args.key_expiry_alert, parent=self)
+                        if args.key_expiry_alert is not None else None)
         key = keyvault.Key(
             f"{name}-key", key_name=KEY_NAME, vault_name=vault.name, resource_group_name=args.resource_group_name,
             tags=dict(args.tags),
@@ -115,7 +121,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            opts=data_opts(self, args.protect))
+            opts=data_opts(self, args.protect, [expiry_alert] if expiry_alert is not None else None))
         self._name, self._key, self._args = name, key, args
         self.key_access = []
         self.identity_id = self.identity_client_id = self.identity_principal_id = None

@@ -56,6 +56,7 @@ class Resource:
     id: str = ""
     provider: str = ""
     ignore_changes: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -103,6 +104,11 @@ _ARM: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "azure-native:insights:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
     "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
     "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName", ()),
+    "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName", ()),
+    "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName", ()),
+    "azure-native:eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics", "systemTopicName", ()),
+    "azure-native:eventgrid:SystemTopicEventSubscription": (
+        "eventSubscriptions", "eventSubscriptionName", (("systemTopicName", "Microsoft.EventGrid/systemTopics"),)),
 }
 # Extension resources live under the resource they apply to.
 _EXTENSIONS: dict[str, tuple[str, str, str]] = {
@@ -110,6 +116,16 @@ _EXTENSIONS: dict[str, tuple[str, str, str]] = {
                                                   "roleAssignmentName"),
     "azure-native:authorization:ManagementLockByScope": ("scope", "Microsoft.Authorization/locks", "lockName"),
     "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
+    "azure-native:authorization:PolicyAssignment": ("scope", "Microsoft.Authorization/policyAssignments",
+                                                    "policyAssignmentName"),
+    "azure-native:authorization:PolicyExemption": ("scope", "Microsoft.Authorization/policyExemptions",
+                                                   "policyExemptionName"),
+    # Defender plans take their scope as `subscriptions/<id>` (no leading slash: the REST path is /{scopeId}/...).
+    "azure-native:security:Pricing": ("scopeId", "Microsoft.Security/pricings", "pricingName"),
+}
+# Subscription-level resources: the deploying subscription's, named within it.
+_SUBSCRIPTION_LEVEL: dict[str, tuple[str, str]] = {
+    "azure-native:monitor:SubscriptionDiagnosticSetting": ("Microsoft.Insights/diagnosticSettings", "name"),
 }
 
 
@@ -205,7 +221,12 @@ class AzureMocks(mocks.Mocks):
             return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', logical_name)}"
         if type_ in _EXTENSIONS:
             scope_key, collection, name_key = _EXTENSIONS[type_]
-            return f"{inputs[scope_key]}/providers/{collection}/{inputs.get(name_key, logical_name)}"
+            scope = str(inputs[scope_key])
+            scope = scope if scope.startswith("/") else f"/{scope}"  # Azure answers with the leading slash
+            return f"{scope}/providers/{collection}/{inputs.get(name_key, logical_name)}"
+        if type_ in _SUBSCRIPTION_LEVEL:
+            collection, name_key = _SUBSCRIPTION_LEVEL[type_]
+            return f"/subscriptions/{SUBSCRIPTION_ID}/providers/{collection}/{inputs.get(name_key, logical_name)}"
         if type_ not in _ARM:
             raise ValueError(f"offline engine: no ARM shape for {type_}; add it to offline/engine.py")
         collection, name_key, parents = _ARM[type_]
@@ -247,6 +268,12 @@ class AzureMocks(mocks.Mocks):
             return {"properties": props, "identity": identity}
         if type_ == "azure-native:operationalinsights:Workspace":
             return {"customerId": _guid("workspace", arm_id)}
+        if type_ == "azure-native:eventgrid:SystemTopic":
+            return {"metricResourceId": _guid("topic", arm_id), "provisioningState": "Succeeded"}
+        if type_ == "azure-native:eventgrid:SystemTopicEventSubscription":
+            return {"provisioningState": "Succeeded"}
+        if type_ == "azure-native:security:Pricing":
+            return {"resourcesCoverageStatus": "FullyCovered", "deprecated": False}
         return {}
 
 
@@ -281,7 +308,8 @@ class RecordingMonitor(mocks.MockMonitor):
             protect=bool(request.protect), dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             inputs=rpc.deserialize_properties(request.object), outputs=dict(registered.state),
-            id=registered.id or "", provider=request.provider, ignore_changes=list(request.ignoreChanges))
+            id=registered.id or "", provider=request.provider, ignore_changes=list(request.ignoreChanges),
+            retain_on_delete=bool(request.retainOnDelete))
         self.registrations.append(resource)
         self.by_urn[resource.urn] = resource
         return response

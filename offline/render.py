@@ -86,6 +86,20 @@ def _alert(i: Mapping[str, Any]) -> Settings:
             ("window", i.get("windowSize"))]
 
 
+def _assignment(i: Mapping[str, Any]) -> Settings:
+    parameters = i.get("parameters") or {}
+    effect = get_path(parameters, "effect.value") or get_path(parameters, "audit_effect.value")
+    return [("definition", str(i.get("policyDefinitionId") or "").rsplit("/", 1)[-1][:8]), ("effect", effect),
+            ("enforcementMode", i.get("enforcementMode")), ("scope", short_id(i.get("scope")))]
+
+
+def _activity_alert(i: Mapping[str, Any]) -> Settings:
+    operations = [leaf.get("equals") for c in get_path(i, "condition.allOf") or [] if isinstance(c, Mapping)
+                  for leaf in (c.get("anyOf") or [c]) if isinstance(leaf, Mapping) and leaf.get("field") ==
+                  "operationName"]
+    return [("location", i.get("location")), ("operations", operations)]
+
+
 KEY_SETTINGS: dict[str, Callable[[Mapping[str, Any]], Settings]] = {
     "azure-native:resources:ResourceGroup": _paths("location"),
     "azure-native:network:VirtualNetwork": _paths("location", "addressSpace.addressPrefixes"),
@@ -117,6 +131,20 @@ KEY_SETTINGS: dict[str, Callable[[Mapping[str, Any]], Settings]] = {
     "azure-native:operationalinsights:Workspace": _paths("location", "sku.name", "retentionInDays"),
     "azure-native:monitor:ActionGroup": lambda i: [("receivers", len(i.get("emailReceivers") or []))],
     "azure-native:monitor:MetricAlert": _alert,
+    "azure-native:authorization:PolicyAssignment": _assignment,
+    "azure-native:authorization:PolicyExemption": lambda i: [
+        ("expiresOn", i.get("expiresOn")), ("category", i.get("exemptionCategory")),
+        ("scope", short_id(i.get("scope")))],
+    "azure-native:monitor:SubscriptionDiagnosticSetting": lambda i: [
+        ("logs", [log.get("category") for log in i.get("logs") or [] if isinstance(log, Mapping)]),
+        ("workspace", short_id(i.get("workspaceId")))],
+    "azure-native:monitor:ActivityLogAlert": _activity_alert,
+    "azure-native:monitor:ScheduledQueryRule": _paths("location", "severity", "windowSize"),
+    "azure-native:eventgrid:SystemTopic": _paths("location", "topicType"),
+    "azure-native:eventgrid:SystemTopicEventSubscription": _paths(
+        "endpointType=destination.endpointType", "severity=destination.severity",
+        "events=filter.includedEventTypes"),
+    "azure-native:security:Pricing": _paths("pricingName", "pricingTier"),
 }
 
 

@@ -45,6 +45,14 @@ DIAGNOSTIC = "azure-native:monitor:DiagnosticSetting"
 ALERT = "azure-native:monitor:MetricAlert"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+POLICY_ASSIGNMENT = "azure-native:authorization:PolicyAssignment"
+POLICY_EXEMPTION = "azure-native:authorization:PolicyExemption"
+ACTIVITY_LOG = "azure-native:monitor:SubscriptionDiagnosticSetting"
+ACTIVITY_ALERT = "azure-native:monitor:ActivityLogAlert"
+LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
+SYSTEM_TOPIC = "azure-native:eventgrid:SystemTopic"
+EVENT_SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
+DEFENDER = "azure-native:security:Pricing"
 
 # The input that holds each type's Azure name (what a reviewer finds in the portal).
 NAME_KEYS = {
@@ -52,14 +60,18 @@ NAME_KEYS = {
     KEY: "keyName", IDENTITY: "resourceName", ENDPOINT: "privateEndpointName", VNET: "virtualNetworkName",
     SUBNET: "subnetName", NSG: "networkSecurityGroupName", ZONE: "privateZoneName", LINK: "virtualNetworkLinkName",
     WORKSPACE: "workspaceName", ALERT: "ruleName", ACTION_GROUP: "actionGroupName", RESOURCE_GROUP: "resourceGroupName",
-    LOCK: "lockName",
+    LOCK: "lockName", POLICY_ASSIGNMENT: "policyAssignmentName", POLICY_EXEMPTION: "policyExemptionName",
+    ACTIVITY_LOG: "name", ACTIVITY_ALERT: "activityLogAlertName", LOG_ALERT: "ruleName",
+    SYSTEM_TOPIC: "systemTopicName", EVENT_SUBSCRIPTION: "eventSubscriptionName", DEFENDER: "pricingName",
 }
 LABELS = {
     ACCOUNT: "Azure OpenAI account", DEPLOYMENT: "Model deployment", RAI_POLICY: "Content filter", VAULT: "Key Vault",
     KEY: "Key", IDENTITY: "Managed identity", ROLE: "Role assignment", LOCK: "Lock", ENDPOINT: "Private endpoint",
     VNET: "VNet", SUBNET: "Subnet", NSG: "NSG", ZONE: "Private DNS zone", LINK: "VNet link", WORKSPACE: "Log Analytics",
     DIAGNOSTIC: "Diagnostic setting", ALERT: "Metric alert", ACTION_GROUP: "Action group",
-    RESOURCE_GROUP: "Resource group",
+    RESOURCE_GROUP: "Resource group", POLICY_ASSIGNMENT: "Policy assignment", POLICY_EXEMPTION: "Policy exemption",
+    ACTIVITY_LOG: "Activity Log setting", ACTIVITY_ALERT: "Activity Log alert", LOG_ALERT: "Log alert",
+    SYSTEM_TOPIC: "Event Grid system topic", EVENT_SUBSCRIPTION: "Event Grid subscription", DEFENDER: "Defender plan",
 }
 
 
@@ -111,6 +123,13 @@ CONTROLS = (
             "self-harm content at the required severity, and jailbreak attempts.",
             ("CONTENT_SAFETY", "RESPONSIBLE_AI", "AI_SAFETY"),
             ("content", "filter", "rai", "jailbreak", "safety", "harm")),
+    Control("runtime", "Runtime enforcement",
+            "After deployment the controls keep holding: built-in Azure Policy assignments deny (or audit, where the "
+            "definition offers no deny) what the pack forbids, exemptions are reasoned and expire, the "
+            "subscription's Activity Log lands in the workspace, and changes to roles, locks, the account, the vault, "
+            "the key and the policy assignments page the on-call; Defender for AI watches the accounts.",
+            ("RUNTIME_ENFORCEMENT", "CHANGE_MONITORING", "THREAT_DETECTION"),
+            ("guardrail", "exemption", "activity-log", "defender")),
 )
 OTHER = Control("other", "Other governance controls",
                 "Policies that keep the environment reviewable and changes deliberate: model and version allow-lists, "
@@ -210,6 +229,7 @@ def _control_of(info: PolicyInfo, meta: Any, control_sets: Mapping[str, str]) ->
 
 # Child resources are named within their parent: `kv-aoai-prod-swc/aoai-cmk` says which key.
 PARENT_NAME_KEYS = {KEY: "vaultName", SUBNET: "virtualNetworkName", DEPLOYMENT: "accountName",
+                    EVENT_SUBSCRIPTION: "systemTopicName",
                     RAI_POLICY: "accountName", LINK: "privateZoneName"}
 
 
@@ -411,9 +431,85 @@ def _content(graph: Graph) -> list[Row]:
     return rows
 
 
+def _runtime(graph: Graph) -> list[Row]:
+    rows = []
+    for setting in _by_type(graph, ACTIVITY_LOG):
+        logs = [log.get("category") for log in setting.inputs.get("logs") or []
+                if isinstance(log, Mapping) and log.get("enabled")]
+        rows.append((f"{LABELS[ACTIVITY_LOG]} · subscription Activity Log",
+                     f"{', '.join(map(str, logs))} → {_linked(graph, setting, 'workspaceId')}", azure_name(setting)))
+    for alert in _by_type(graph, ACTIVITY_ALERT):
+        conditions = get_path(alert.inputs, "condition.allOf") or []
+        operations = [str(leaf.get("equals")) for c in conditions if isinstance(c, Mapping)
+                      for leaf in (c.get("anyOf") or [c]) if isinstance(leaf, Mapping)
+                      and leaf.get("field") == "operationName"]
+        rows.append((f"{LABELS[ACTIVITY_ALERT]} · operations", ", ".join(operations) + " → "
+                     + _linked(graph, alert, "actions"), azure_name(alert)))
+    for rule in _by_type(graph, LOG_ALERT):
+        rows.append((f"{LABELS[LOG_ALERT]} · vault audit events",
+                     f"every {display(rule.inputs.get('evaluationFrequency'))}, severity "
+                     f"{display(rule.inputs.get('severity'))} → {_linked(graph, rule, 'actions')}", azure_name(rule)))
+    for subscription in _by_type(graph, EVENT_SUBSCRIPTION):
+        events = display(get_path(subscription.inputs, "filter.includedEventTypes"))
+        rows.append((f"{LABELS[EVENT_SUBSCRIPTION]} · key expiry",
+                     f"{events} → {display(get_path(subscription.inputs, 'destination.endpointType'))} "
+                     f"{display(get_path(subscription.inputs, 'destination.severity'))} → "
+                     f"{_linked(graph, subscription, 'destination')}", azure_name(subscription)))
+    for plan in _by_type(graph, DEFENDER):
+        rows.append((f"{LABELS[DEFENDER]} · `pricingTier`", display(plan.inputs.get("pricingTier")),
+                     f"{azure_name(plan)} on the subscription"
+                     + (" (kept on destroy)" if plan.retain_on_delete else "")))
+    return rows
+
+
+def runtime_enforcement(graph: Graph) -> list[str]:
+    """Which control each built-in policy assignment enforces, with which effect, where; the exemptions and until
+    when; and the pack's controls no built-in definition can mirror."""
+    from settings.policy_catalog import load_catalog  # offline may read the program's data; the pack may not
+
+    catalog = load_catalog()
+    out = ["**Azure Policy assignments**", ""]
+    assignments = _by_type(graph, POLICY_ASSIGNMENT)
+    if not assignments:
+        out += ["No policy assignment: `guardrails.mode` is off, so nothing holds the controls after deployment.", ""]
+    else:
+        merged: dict[tuple[str, str, str, str], list[str]] = {}
+        for a in assignments:
+            guid = display(a.inputs.get("policyDefinitionId")).rsplit("/", 1)[-1]
+            definition = catalog.definitions.get(guid)
+            name = definition.display_name if definition else guid
+            effect_key = definition.effect_parameter if definition else "effect"
+            effect = display(get_path(a.inputs, f"parameters.{effect_key}.value"))
+            control = display(get_path(a.inputs, "metadata.aoaiControl"))
+            mirrors = ", ".join(f"`{m}`" for m in get_path(a.inputs, "metadata.aoaiMirrors") or [])
+            merged.setdefault((control, f"{name} (`{guid}`)", effect, mirrors), []).append(_linked(graph, a, "scope"))
+        out += ["| Control | Built-in definition | Effect | Scope | Mirrors |", "|---|---|---|---|---|"]
+        for (control, name, effect, mirrors), scopes in merged.items():
+            out.append(f"| {_cell(control)} | {_cell(name)} | {_cell(effect)} | "
+                       f"{_cell(', '.join(sorted(set(scopes))))} | {mirrors} |")
+        out.append("")
+    exemptions = _by_type(graph, POLICY_EXEMPTION)
+    out += ["**Exemptions**", ""]
+    if not exemptions:
+        out += ["None: every assignment applies to its whole scope.", ""]
+    else:
+        out += ["| Control | Scope | Until | Category | Reason |", "|---|---|---|---|---|"]
+        for e in exemptions:
+            out.append(f"| {_cell(display(get_path(e.inputs, 'metadata.aoaiControl')))} | "
+                       f"{_cell(_linked(graph, e, 'scope'))} | {_cell(display(e.inputs.get('expiresOn'))[:10])} | "
+                       f"{_cell(display(e.inputs.get('exemptionCategory')))} | "
+                       f"{_cell(display(e.inputs.get('description')))} |")
+        out.append("")
+    out += ["**Pack controls no built-in definition mirrors** (enforced before deployment only)", ""]
+    out += [f"- `{policy}`: {_cell(reason)}" for policy, reason in catalog.uncovered]
+    out.append("")
+    return out
+
+
 SETTINGS: dict[str, SettingsReader] = {
     "network": _network, "encryption": _encryption, "identity": _identity, "logging": _logging,
-    "residency": _residency, "protection": _protection, "content": _content, "other": lambda graph: [],
+    "residency": _residency, "protection": _protection, "content": _content, "runtime": _runtime,
+    "other": lambda graph: [],
 }
 
 
@@ -715,6 +811,8 @@ def compliance_report(graph: Graph, result: CheckResult, pack_dir: Path) -> str:
         if control is OTHER and not mine:
             continue
         out += ["", f"## {control.title}", "", control.objective, ""]
+        if control.key == "runtime":
+            out += runtime_enforcement(graph)
         rows = SETTINGS[control.key](graph)
         if rows:
             out += ["**Implemented by**", "", "| Setting | Value | Resources |", "|---|---|---|"]

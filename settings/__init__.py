@@ -58,4 +58,6 @@ def load_settings() -> Settings:
     everything = {**get_config_env(), **CONFIG.get()}
     raw = {key[len(prefix):]: config_value(config, key[len(prefix):]) for key in sorted(everything)
            if key.startswith(prefix)}
-    return parse_settings(raw, pulumi.get_stack())
+    # The provider's subscription, when the stack sets it, is what the guardrails' explicit scopes must stay inside.
+    subscription = everything.get("azure-native:subscriptionId")
+    return parse_settings(raw, pulumi.get_stack(), subscription_id=subscription or None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,70 @@ class ProtectionSettings:
 
 
 @dataclass(frozen=True)
+class GuardrailAssignment:
+    """One guardrail control as this stack assigns it: the built-in definition, the effect and its parameters."""
+
+    control: str
+    name: str
+    title: str
+    definition_guid: str
+    definition_name: str
+    definition_version: str
+    effect_parameter: str
+    effect: str
+    level: str
+    mirrors: tuple[str, ...]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def definition_id(self) -> str:
+        """Built-in definitions live at the tenant root, so their id names no subscription."""
+        return f"/providers/Microsoft.Authorization/policyDefinitions/{self.definition_guid}"
+
+
+@dataclass(frozen=True)
+class PolicyExemptionSettings:
+    """A reviewed, expiring waiver of one control for one region's resource group or one resource id."""
+
+    control: str
+    reason: str
+    expires_on: str
+    category: str
+    region: str | None = None
+    scope_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GuardrailSettings:
+    """What keeps the controls holding after `pulumi up`: Azure Policy assignments of built-in definitions, the
+    Activity Log routed to the workspace, change alerts, the key's near-expiry alert and Defender for AI."""
+
+    mode: str = "off"
+    # "resourceGroup" (each region's group), "subscription" (the deploying one) or "managementGroup".
+    scope_kind: str = "resourceGroup"
+    management_group_id: str | None = None
+    assignments: tuple[GuardrailAssignment, ...] = ()
+    exemptions: tuple[PolicyExemptionSettings, ...] = ()
+    activity_log: bool = False
+    activity_log_categories: tuple[str, ...] = ()
+    change_alerts: bool = False
+    vault_audit_operations: tuple[str, ...] = ()
+    key_expiry_alerts: bool = False
+    key_expiry_severity: str = "Sev2"
+    defender_for_ai: bool = False
+
+    @property
+    def assigns(self) -> bool:
+        """Whether the stack creates policy assignments at all."""
+        return self.mode != "off" and bool(self.assignments)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the stack creates any guardrail at the stack level (assignments, routing, alerts, Defender)."""
+        return self.assigns or self.activity_log or self.change_alerts or self.defender_for_ai
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one stack needs, validated. Components receive parts of it and never read config themselves."""
 
@@ -175,6 +241,7 @@ class Settings:
     monitoring: MonitoringSettings
     protection: ProtectionSettings
     tags: dict[str, str]
+    guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     # The Azure subscription this stack deploys into, by the name the platform team gives it: stacks naming the
     # same one share its quota (settings/data/quota/<subscription>/<region>.json).
     subscription: str = "default"

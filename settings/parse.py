@@ -5,6 +5,7 @@ Nothing is registered with Azure until this succeeds, so a bad stack file costs 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import re
@@ -13,6 +14,7 @@ from typing import Any
 
 from . import catalog
 from .deployments import parse_deployments
+from .guardrails import parse_guardrails
 from .model import (
     AccountSettings,
     AlertSettings,
@@ -33,6 +35,7 @@ from .reader import EMAIL_RE, Reader, choices
 TOP_LEVEL_KEYS = (
     "environment", "namePrefix", "nameSuffix", "cloud", "residency", "regions", "privateDns", "keyVault", "account",
     "modelLifecycle", "contentFilters", "deployments", "access", "monitoring", "protection", "tags", "subscription",
+    "guardrails",
 )
 # Keys that were settings once: a clear word on what replaced them beats "is not a known setting".
 RETIRED_KEYS = {
@@ -59,9 +62,12 @@ _WORKSPACE_ID_RE = re.compile(rf"^{_ARM}Microsoft\.OperationalInsights/workspace
 
 
 def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = None,
-                   catalog_: ModelCatalog | None = None) -> Settings:
+                   catalog_: ModelCatalog | None = None, subscription_id: str | None = None) -> Settings:
     """Validate `raw` (top-level config key -> decoded value) and return frozen settings, or raise SettingsError.
-    `catalog_` is what Azure offers (default: the committed snapshot under settings/data)."""
+
+    `catalog_` is what Azure offers (default: the committed snapshot under settings/data). `subscription_id` is the
+    stack's subscription (the provider's azure-native:subscriptionId) when configured: the guardrails' explicit
+    scopes are checked against it."""
     r = Reader()
     today = today or dt.date.today()
     for key in raw:
@@ -103,8 +109,9 @@ def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = N
         protection=protection, tags=tags, subscription=subscription, warnings=tuple(r.warnings),
     )
     _names(r, settings)
+    guardrails = parse_guardrails(r, raw, settings, today, subscription_id)
     r.raise_if_any()
-    return settings
+    return dataclasses.replace(settings, guardrails=guardrails)
 
 
 def _regions(r: Reader, raw: Mapping[str, Any], cloud: str | None) -> tuple[RegionSettings, ...]:

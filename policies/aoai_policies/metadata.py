@@ -41,7 +41,8 @@ class PolicyMeta:
     """A policy's audit metadata: the registry row behind the README table and the compliance report."""
 
     name: str
-    # The review control it serves: network, encryption, identity, logging, residency, protection, content, other.
+    # The review control it serves: network, encryption, identity, logging, residency, protection, content, runtime,
+    # other.
     control: str
     concern: str
     display_name: str
@@ -109,6 +110,16 @@ ALERTING = Controls(
 ASSET_INVENTORY = Controls(
     soc2=("CC6.1",), iso27001=("A.5.9", "A.5.12", "A.5.13"), nist=("CM-8", "RA-2"),
     pci=("12.5.1",), mcsb=("AM-1",))
+# Runtime guardrails: configuration enforced in Azure after deployment, changes detected and threats watched.
+RUNTIME_ENFORCEMENT = Controls(
+    soc2=("CC6.8", "CC8.1"), iso27001=("A.8.9", "A.5.36"), hipaa=("164.308(a)(1)(ii)(D)",),
+    nist=("CM-2", "CM-6", "CM-7"), pci=("2.2.1", "6.5.1"), mcsb=("PV-2", "AM-2"))
+CHANGE_MONITORING = Controls(
+    soc2=("CC7.2", "CC8.1"), iso27001=("A.8.15", "A.8.16", "A.8.32"), hipaa=("164.312(b)",),
+    nist=("AU-6", "AU-12", "CM-3", "SI-4"), pci=("10.2.1.2", "10.4.1", "10.7.2"), mcsb=("LT-3", "LT-4", "PA-1"))
+THREAT_DETECTION = Controls(
+    soc2=("CC7.2", "CC7.3"), iso27001=("A.8.16", "A.5.7"), hipaa=("164.308(a)(1)(ii)(D)",),
+    nist=("SI-4", "IR-4"), pci=("11.5.1",), mcsb=("LT-1",))
 
 
 def register(meta: PolicyMeta) -> PolicyMeta:

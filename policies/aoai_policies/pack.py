@@ -9,6 +9,7 @@ from . import (
     account,
     deployments,
     encryption,
+    guardrails,
     lifecycle,
     monitoring,
     private_access,
@@ -19,7 +20,8 @@ from . import (
 
 PACK_NAME = "aoai-policies"
 DESCRIPTION = ("Azure OpenAI for regulated enterprises: private access, Entra ID only, customer-managed keys, data "
-               "residency, approved and filtered models, least privilege, audit logging, deletion protection, tags.")
+               "residency, approved and filtered models, least privilege, audit logging, deletion protection, tags, "
+               "and the runtime guardrails that keep them holding after deployment.")
 
 POLICIES: list[Policy] = [
     *account.POLICIES,
@@ -32,6 +34,7 @@ POLICIES: list[Policy] = [
     *monitoring.POLICIES,
     *protection.POLICIES,
     *tagging.POLICIES,
+    *guardrails.POLICIES,
 ]
 
 

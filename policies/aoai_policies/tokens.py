@@ -16,6 +16,15 @@ METRIC_ALERT = "azure-native:monitor:MetricAlert"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 LOCK = "azure-native:authorization:ManagementLockByScope"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+POLICY_ASSIGNMENT = "azure-native:authorization:PolicyAssignment"
+POLICY_EXEMPTION = "azure-native:authorization:PolicyExemption"
+SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
+ACTIVITY_LOG_ALERT = "azure-native:monitor:ActivityLogAlert"
+SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
+ACTION_GROUPS = ("azure-native:monitor:ActionGroup", "azure-native:insights:ActionGroup")
+SYSTEM_TOPIC = "azure-native:eventgrid:SystemTopic"
+SYSTEM_TOPIC_EVENT_SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
+DEFENDER_PRICING = "azure-native:security:Pricing"
 
 # Every type this project (or a likely extension of it) creates that takes `tags`. Extension resources (role
 # assignments, locks, diagnostic settings), subnets and DNS zone groups take none, so they are not listed.
@@ -38,6 +47,8 @@ TAGGABLE_TYPES = frozenset({
     "azure-native:monitor:ActionGroup",
     METRIC_ALERT,
     "azure-native:monitor:ScheduledQueryRule",
+    ACTIVITY_LOG_ALERT,
+    SYSTEM_TOPIC,
     "azure-native:insights:ActionGroup",
     "azure-native:insights:MetricAlert",
     "azure-native:storage:StorageAccount",
@@ -60,6 +71,14 @@ _LABELS = {
     ROLE_ASSIGNMENT: "role assignment",
     LOCK: "management lock",
     RESOURCE_GROUP: "resource group",
+    POLICY_ASSIGNMENT: "policy assignment",
+    POLICY_EXEMPTION: "policy exemption",
+    SUBSCRIPTION_DIAGNOSTIC_SETTING: "subscription diagnostic setting",
+    ACTIVITY_LOG_ALERT: "Activity Log alert",
+    SCHEDULED_QUERY_RULE: "log alert",
+    SYSTEM_TOPIC: "Event Grid system topic",
+    SYSTEM_TOPIC_EVENT_SUBSCRIPTION: "Event Grid subscription",
+    DEFENDER_PRICING: "Defender plan",
 }
 
 

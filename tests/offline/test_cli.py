@@ -140,7 +140,7 @@ def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.Cap
         assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text()
     else:  # the tree: component > resources, each with its key settings
         out = outputs[0]
-        assert out.startswith("aoai-platform-prod (pulumi:pulumi:Stack): 97 resources")
+        assert out.startswith("aoai-platform-prod (pulumi:pulumi:Stack): 140 resources")
         assert "│   ├── aoai-prod-swc-openai-account  azure-native:cognitiveservices:Account  [protect]" in out
         assert "publicNetworkAccess=Disabled" in out and "kind=OpenAI" in out
         assert ("model=gpt-5.1 2025-11-13, sku=DataZoneProvisionedManaged, capacity=50, "

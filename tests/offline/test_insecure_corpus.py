@@ -110,8 +110,10 @@ CONFIG_CASES = [
          config=lambda b: {"monitoring": {**b["monitoring"], "retentionDays": 90}}),
     Case("software-key", "aoai-cmk-key-strength", KEY,
          config=lambda b: {"keyVault": {**b["keyVault"], "keyType": "RSA", "sku": "standard"}}),
+    # The settings refuse a CMK Deny over an unencrypted account, so the case lowers that guardrail to audit.
     Case("no-customer-managed-key", "aoai-account-cmk", ACCOUNT,
-         config=lambda b: {"keyVault": {**b["keyVault"], "customerManagedKey": False}}),
+         config=lambda b: {"keyVault": {**b["keyVault"], "customerManagedKey": False},
+                           "guardrails": {**b["guardrails"], "controls": {"accountCustomerManagedKey": "audit"}}}),
     Case("user-principal", "aoai-no-user-principals", None,
          config=lambda b: {"access": b["access"] + [{"principalId": "0f0e0d0c-0b0a-4909-8807-060504030201",
                                                       "principalType": "User",

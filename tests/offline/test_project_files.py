@@ -113,7 +113,7 @@ def settings_input(values: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(values))
     monkeypatch.setattr(pulumi, "get_project", lambda: "aoai-platform")
     monkeypatch.setattr(pulumi, "get_stack", lambda: "test")
-    monkeypatch.setattr(settings, "parse_settings", lambda raw, stack: captured.update(raw))
+    monkeypatch.setattr(settings, "parse_settings", lambda raw, stack, **_: captured.update(raw))
     token = CONFIG.set({})
     try:
         settings.load_settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
@@ -108,3 +109,39 @@ def test_diagram_draws_the_architecture_from_the_graph(graphs: dict[str, Graph])
     assert (identity, "Key Vault Crypto Service Encryption User", key) in edges
     assert (by_label["Private endpoint pe-aoai-prod-swc"], "private link", account) in edges
     assert 'subgraph s2["Subnet vnet-aoai-prod-swc/private-endpoints 10.40.1.0/24 · NSG"]' in text
+
+
+def test_runtime_enforcement_says_which_assignment_enforces_which_control_and_how(prod_report: str) -> None:
+    runtime = section(prod_report, "Runtime enforcement")
+    assert ("| vaultDeletionProtection | Key vaults should have deletion protection enabled "
+            "(`0b60c0b2-2dc2-4e1c-b5c9-abbed971de53`) | Deny | Resource group rg-aoai-prod-frc, Resource group "
+            "rg-aoai-prod-swc | `aoai-key-vault-protection` |") in runtime
+    assert "| accountPrivateLink | Azure AI Services resources should use Azure Private Link" in runtime
+    assert "| Audit | Resource group rg-aoai-prod-frc" in runtime
+    assert "None: every assignment applies to its whole scope." in runtime
+    assert "- `aoai-deployment-sku-residency`: No built-in definition checks deployment SKUs" in runtime
+    assert ("| Activity Log setting · subscription Activity Log | Administrative, Security, Policy, Alert, "
+            "ServiceHealth, Recommendation, Autoscale, ResourceHealth → Log Analytics log-aoai-prod-swc |") in runtime
+    assert "| Defender plan · `pricingTier` | Standard | AI on the subscription (kept on destroy) |" in runtime
+    for policy in ("aoai-guardrail-assignments", "aoai-change-alerts", "aoai-key-expiry-alert",
+                   "aoai-defender-for-ai", "aoai-activity-log-routed", "aoai-guardrail-exemptions"):
+        assert f"`{policy}`" in runtime
+
+
+def test_runtime_enforcement_lists_each_exemption_with_its_end(graphs: dict[str, Graph], gate) -> None:
+    graph = varied(graphs["prod"])
+    group = resource(graph, "aoai-prod-swc-rg").outputs["id"]
+    assignment = resource(graph, "aoai-prod-guardrails-swc-kv-rbac")
+    exemption = copy.deepcopy(assignment)
+    exemption.type, exemption.name = "azure-native:authorization:PolicyExemption", "aoai-prod-guardrails-exemption-x"
+    exemption.urn = assignment.urn.replace("PolicyAssignment::aoai-prod-guardrails-swc-kv-rbac",
+                                           "PolicyExemption::aoai-prod-guardrails-exemption-x")
+    exemption.inputs = {"policyExemptionName": "aoai-prod-x", "scope": group, "policyAssignmentId": assignment.id,
+                        "exemptionCategory": "Waiver", "expiresOn": "2027-02-28T00:00:00Z",
+                        "description": "CHG-7: legacy vault until the migration, approved by the CISO",
+                        "metadata": {"aoaiControl": "vaultRbac"}}
+    exemption.property_dependencies = {"scope": [resource(graph, "aoai-prod-swc-rg").urn]}
+    graph.resources.append(exemption)
+    runtime = section(compliance_report(graph, gate(graph), PACK), "Runtime enforcement")
+    assert ("| vaultRbac | Resource group rg-aoai-prod-swc | 2027-02-28 | Waiver | CHG-7: legacy vault until the "
+            "migration, approved by the CISO |") in runtime

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from aoai_policies import catalog, roles
+from aoai_policies import builtins, catalog, roles
 from aoai_policies import tokens as t
 from aoai_policies.metadata import FRAMEWORKS, POLICY_METADATA
 from aoai_policies.pack import POLICIES
@@ -24,6 +24,7 @@ from pulumi_policy import (
 )
 
 from settings import catalog as program
+from settings.policy_catalog import load_catalog
 
 STACKS = ("dev", "prod")
 # What dev relaxes, and nothing else (the README explains why).
@@ -32,13 +33,13 @@ DEV_LEVELS = {"aoai-no-user-principals": EnforcementLevel.ADVISORY,
               "aoai-delete-locks": EnforcementLevel.DISABLED}
 
 
-def test_the_pack_has_31_uniquely_named_policies_over_nine_concerns() -> None:
+def test_the_pack_has_37_uniquely_named_policies_over_ten_concerns() -> None:
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 31
+    assert len(names) == len(set(names)) == 37
     assert all(re.fullmatch(r"aoai(-[a-z0-9]+)+", n) for n in names), names
     assert {POLICY_METADATA[n].concern for n in names} == {
         "account", "private-access", "encryption", "residency", "deployments", "access", "monitoring", "protection",
-        "tagging"}
+        "tagging", "guardrails"}
     assert set(POLICY_METADATA) == set(names)
 
 
@@ -61,7 +62,8 @@ def test_every_policy_carries_description_severity_frameworks_remediation_and_sc
 
 def test_every_policy_names_the_review_control_it_serves() -> None:
     """The compliance report groups policies by this field; a typo would drop a policy into the wrong section."""
-    controls = {"network", "encryption", "identity", "logging", "residency", "protection", "content", "other"}
+    controls = {"network", "encryption", "identity", "logging", "residency", "protection", "content", "runtime",
+                "other"}
     assert {meta.control for meta in POLICY_METADATA.values()} <= controls
     assert POLICY_METADATA["aoai-deployment-content-filter"].control == "content"
     assert POLICY_METADATA["aoai-cmk-key-access"].control == "encryption"
@@ -98,6 +100,18 @@ def test_the_spillover_sku_table_agrees_with_the_programs() -> None:
     from aoai_policies.lifecycle import SPILLOVER_TARGET_SKUS
 
     assert program.SPILLOVER_TARGET_SKUS == SPILLOVER_TARGET_SKUS
+
+
+def test_the_built_in_definitions_agree_with_the_programs_catalogue() -> None:
+    """The pack's copy names the same built-ins, effect parameters and Deny choices as the program assigns."""
+    catalogue = load_catalog()
+    assigned = {c.definition: c for c in catalogue.controls.values()}
+    assert set(builtins.BUILTINS) == set(assigned)
+    for guid, builtin in builtins.BUILTINS.items():
+        definition = catalogue.definitions[guid]
+        assert builtin.name == definition.display_name
+        assert builtin.effect_parameter == definition.effect_parameter
+        assert builtin.denies == (definition.effect("enforce", assigned[guid].max_effect) == "Deny")
 
 
 def test_the_sku_and_zone_tables_agree_with_the_programs() -> None:

@@ -57,7 +57,11 @@ def test_dev_under_the_prod_config_fails_exactly_where_dev_is_relaxed(program_gr
         "aoai-log-retention": 1, "aoai-throttling-alert": 1,
         "aoai-protect-data-resources": 4, "aoai-delete-locks": 4,
         # dev's data is classified internal; prod admits confidential and restricted only.
-        "aoai-required-tags": 24}
+        "aoai-required-tags": 24,
+        # dev's guardrails audit: the nine built-ins that offer Deny are assigned with Audit; no on-call to page
+        # (no change alerts, vault audit alert or key near-expiry alert); prod owns the Defender plan.
+        "aoai-guardrail-assignments": 9, "aoai-change-alerts": 2, "aoai-key-expiry-alert": 1,
+        "aoai-defender-for-ai": 1}
 
 
 def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() -> None:
@@ -97,8 +101,13 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
                      {"aoai-cmk-key-strength": 2}),
     "rotation every 400 days": ({"keyVault": prod_setting("keyVault", rotateAfter="P400D", keyLifetime="P2Y")},
                                 {"aoai-cmk-key-strength": 2}),
-    "no customer-managed key": ({"keyVault": prod_setting("keyVault", customerManagedKey=False)},
-                                {"aoai-account-cmk": 2, "aoai-account-managed-identity": 2}),
+    # The settings refuse a CMK Deny over an unencrypted account, so the variant lowers that guardrail to audit,
+    # which the prod config refuses in turn.
+    "no customer-managed key": ({"keyVault": prod_setting("keyVault", customerManagedKey=False),
+                                 "guardrails": prod_setting("guardrails", controls={
+                                     "accountCustomerManagedKey": "audit"})},
+                                {"aoai-account-cmk": 2, "aoai-account-managed-identity": 2,
+                                 "aoai-guardrail-assignments": 2}),
     "trusted services past the firewall": ({"account": prod_setting("account", trustedServicesBypass=True)},
                                            {"aoai-account-network-acls-deny": 2}),
     "automatic model upgrades": ({"deployments": _deployments(d1={"versionUpgradeOption":
@@ -125,13 +134,16 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
                                                                "germanywestcentral"]),
         # The deployments stay where Azure offers them; the third region's account has none.
         "deployments": [dict(d, regions=["swedencentral", "francecentral"]) for d in prod_setting("deployments")]},
-        {"aoai-allowed-regions": 9}),
+        # 9 resources plus the region's vault audit alert and Event Grid topic; its allowed-locations assignments
+        # list the third region too.
+        {"aoai-allowed-regions": 11, "aoai-guardrail-assignments": 3}),
     "a central workspace outside the stack": ({"monitoring": prod_setting("monitoring", existingWorkspaceIds={
         "swedencentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
                          "Microsoft.OperationalInsights/workspaces/log-soc-swc",
         "francecentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
                          "Microsoft.OperationalInsights/workspaces/log-soc-frc"})},
-        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4}),
+        # The Activity Log follows the primary region's workspace there too.
+        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4, "aoai-activity-log-routed": 1}),
 }
 
 
