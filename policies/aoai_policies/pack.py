@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
-from . import access, account, deployments, encryption, monitoring, private_access, protection, residency, tagging
+from . import (
+    access,
+    account,
+    deployments,
+    encryption,
+    governance,
+    keys,
+    monitoring,
+    networking,
+    private_access,
+    protection,
+    rbac,
+    residency,
+    tagging,
+)
 
 PACK_NAME = "aoai-policies"
 DESCRIPTION = ("Azure OpenAI for regulated enterprises: private access, Entra ID only, customer-managed keys, data "
@@ -20,6 +34,10 @@ POLICIES: list[Policy] = [
     *monitoring.POLICIES,
     *protection.POLICIES,
     *tagging.POLICIES,
+    *governance.POLICIES,
+    *rbac.POLICIES,
+    *networking.POLICIES,
+    *keys.POLICIES,
 ]
 
 

@@ -159,10 +159,12 @@ def test_missing_fqdn_list_is_reported() -> None:
 
 
 def test_fqdns_outside_the_approved_domains_are_reported() -> None:
+    # The suffix check moved to aoai-outbound-fqdn-allow-list, where an empty list now means no outbound host at all.
     props = account(allowedFqdnList=["search.contoso.com", "paste.example.org"])
-    (message,) = run("aoai-account-outbound-restricted", props, approvedFqdnSuffixes=["contoso.com"])
+    (message,) = run("aoai-outbound-fqdn-allow-list", props, approvedFqdnSuffixes=["contoso.com"])
     assert message.startswith("Remove 'paste.example.org' from properties.allowedFqdnList")
     assert run("aoai-account-outbound-restricted", props) == []
+    assert len(run("aoai-outbound-fqdn-allow-list", props)) == 2
 
 
 def test_unapproved_kind_and_sku_are_reported() -> None:

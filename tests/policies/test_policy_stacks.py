@@ -57,7 +57,9 @@ def test_dev_under_the_prod_config_fails_exactly_where_dev_is_relaxed(program_gr
         "aoai-log-retention": 1, "aoai-throttling-alert": 1, "aoai-deployment-provisioned-throughput": 1,
         "aoai-protect-data-resources": 4, "aoai-delete-locks": 4,
         # dev's data is classified internal; prod admits confidential and restricted only.
-        "aoai-required-tags": 26}
+        "aoai-required-tags": 26,
+        # dev's resources say environment 'dev', prod's config expects 'prod'; dev grants OpenAI Contributor.
+        "aoai-environment-tag": 26, "aoai-role-assignment-scope": 1}
 
 
 def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() -> None:
@@ -90,9 +92,11 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "software key": ({"keyVault": prod_setting("keyVault", keyType="RSA", sku="standard")},
                      {"aoai-cmk-key-strength": 2}),
     "rotation every 400 days": ({"keyVault": prod_setting("keyVault", rotateAfter="P400D", keyLifetime="P2Y")},
-                                {"aoai-cmk-key-strength": 2}),
+                                {"aoai-cmk-key-strength": 2, "aoai-key-lifetime": 2}),
     "no customer-managed key": ({"keyVault": prod_setting("keyVault", customerManagedKey=False)},
-                                {"aoai-account-cmk": 2, "aoai-account-managed-identity": 2}),
+                                # The identity still holds the encryption role, though no account uses it.
+                                {"aoai-account-cmk": 2, "aoai-account-managed-identity": 2,
+                                 "aoai-key-vault-management-roles": 2}),
     "trusted services past the firewall": ({"account": prod_setting("account", trustedServicesBypass=True)},
                                            {"aoai-account-network-acls-deny": 2}),
     "automatic model upgrades": ({"deployments": _deployments(d1={"versionUpgradeOption":
@@ -120,7 +124,8 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
                          "Microsoft.OperationalInsights/workspaces/log-soc-swc",
         "francecentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
                          "Microsoft.OperationalInsights/workspaces/log-soc-frc"})},
-        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4}),
+        # The Log Analytics Reader grant then lands on a workspace outside the stack's own scopes.
+        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4, "aoai-role-assignment-scope": 2}),
 }
 
 
@@ -187,7 +192,7 @@ def _logs_abroad(g: Any) -> None:
 
 GRAPH_VARIANTS: dict[str, tuple[Callable[[Any], None], dict[str, int]]] = {
     "a Global deployment SKU": (_global_sku, {"aoai-deployment-sku-residency": 1}),
-    "an Owner assignment": (_owner, {"aoai-no-privileged-roles": 1}),
+    "an Owner assignment": (_owner, {"aoai-no-privileged-roles": 1, "aoai-role-assignment-scope": 1}),
     "public network access": (lambda g: edit(g, "aoai-prod-swc-openai-account", lambda p: p["properties"].update(
         publicNetworkAccess="Enabled")), {"aoai-account-public-network-disabled": 1}),
     "API keys enabled": (lambda g: edit(g, "aoai-prod-frc-openai-account", lambda p: p["properties"].update(
@@ -198,7 +203,8 @@ GRAPH_VARIANTS: dict[str, tuple[Callable[[Any], None], dict[str, int]]] = {
     "no vault diagnostics": (lambda g: drop(g, "aoai-prod-frc-cmk-diagnostics"), {"aoai-diagnostic-settings": 1}),
     "no purge protection": (lambda g: edit(g, "aoai-prod-swc-cmk-vault", lambda p: p["properties"].update(
         enablePurgeProtection=False)), {"aoai-key-vault-protection": 1}),
-    "the key role on the subscription": (_key_role_on_subscription, {"aoai-cmk-key-access": 2}),
+    "the key role on the subscription": (_key_role_on_subscription, {
+        "aoai-cmk-key-access": 2, "aoai-role-assignment-scope": 1, "aoai-cmk-identity-single-grant": 1}),
     "no content filter": (lambda g: drop(g, "aoai-prod-swc-openai-filter-default"),
                           {"aoai-deployment-content-filter": 5}),
     "logs sent abroad": (_logs_abroad, {"aoai-diagnostics-same-region": 1}),
