@@ -120,6 +120,14 @@ def json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def listing(phrases: Iterable[str], conjunction: str = "and") -> str:
+    """Phrases that already quote what they name ("Key Vault 'kv'") joined for a message: a, b and c."""
+    found = list(phrases)
+    if len(found) <= 1:
+        return "".join(found) or "(none)"
+    return ", ".join(found[:-1]) + f" {conjunction} " + found[-1]
+
+
 def same(a: Any, b: Any) -> bool:
     """Case-insensitive equality of two strings (Azure names, enum values and ids are case-insensitive)."""
     return isinstance(a, str) and isinstance(b, str) and a.strip().lower() == b.strip().lower()

@@ -26,6 +26,7 @@ from .common import (
     get,
     get_or_unknown,
     items,
+    listing,
     names,
     norm_id,
     number,
@@ -59,6 +60,9 @@ NSG_POLICIES = ("Enabled", "NetworkSecurityGroupEnabled")
 # overview, default security rules, as reproduced at https://www.neo4tech.net/the-3-default-azure-network-security-
 # nsg-rules/, read 2026-11-30).
 ANY_SOURCE = ("*", "any", "0.0.0.0/0", "internet")
+# The private address ranges (RFC 1918, and unique local IPv6 addresses): not `is_private`, which also counts
+# documentation and reserved ranges that are routable in practice.
+PRIVATE_RANGES = tuple(ipaddress.ip_network(r) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 
 
 @dataclass(frozen=True)
@@ -126,10 +130,11 @@ def _placement(stack: Stack, cfg: Config) -> Iterator[Violation]:
     for endpoint, reached in guarded_endpoints(stack):
         subnet = norm_id(get(endpoint.props, "subnet.id"))
         if subnet not in approved:
-            yield Violation(f"Place {subject(PRIVATE_ENDPOINT, endpoint.name)} to "
-                            f"{names(subject(t.resource_type, t.name) for t in reached)} in a subnet of this stack or "
-                            f"one listed in approvedSubnetIds (it is in {show(get(endpoint.props, 'subnet.id'))}): an "
-                            f"endpoint in another network opens the service to everyone who reaches that network.",
+            targets = listing(subject(t.resource_type, t.name) for t in reached)
+            yield Violation(f"Place {subject(PRIVATE_ENDPOINT, endpoint.name)} to {targets} in a subnet of this "
+                            f"stack or one listed in approvedSubnetIds (it is in "
+                            f"{show(get(endpoint.props, 'subnet.id'))}): an endpoint in another network opens the "
+                            f"service to everyone who reaches that network.",
                             endpoint.urn)
 
 
@@ -177,7 +182,7 @@ def _may_be_public(prefix: str, allowed: set[str]) -> bool:
         network = ipaddress.ip_network(prefix, strict=False)
     except ValueError:
         return True
-    return not network.is_private or network.prefixlen == 0
+    return not any(network.version == r.version and network.subnet_of(r) for r in PRIVATE_RANGES)  # type: ignore[arg-type]
 
 
 def _inbound(rule: Mapping[str, Any]) -> bool:

@@ -23,6 +23,7 @@ from .common import (
     get,
     get_or_unknown,
     list_map,
+    listing,
     names,
     norm_id,
     resource_id,
@@ -64,8 +65,10 @@ ACCOUNT_USE_ROLES = ["Cognitive Services OpenAI User", "Cognitive Services OpenA
 
 def assignment_scope(assignment: PolicyResource) -> str:
     """The normalized scope of a role assignment: its `scope` output, else the part of its id before the extension."""
-    return norm_id(get(assignment.props, "scope")) or extension_target(
-        resource_id(assignment), "Microsoft.Authorization/roleAssignments")
+    scope = get(assignment.props, "scope")
+    if isinstance(scope, str) and scope.strip():
+        return norm_id(scope)  # the tenant root '/' is '' like every other id without its trailing slash
+    return norm_id(extension_target(resource_id(assignment), "Microsoft.Authorization/roleAssignments"))
 
 
 def covers(scope: str, target_id: str) -> bool:
@@ -199,7 +202,7 @@ def _vault_roles(stack: Stack, cfg: Config) -> Iterator[Violation]:
         why = ("the encryption role belongs to the identity an account reads its key with, and to no one else"
                if grant.role == CMK_ROLE_ID else "it can read, change, delete or re-grant the key")
         yield Violation(f"Remove {grant.who} for principal {show(grant.principal)} on "
-                        f"{names(subject(t.resource_type, t.name) for t in reached)}: {why}; only the break-glass "
+                        f"{listing(subject(t.resource_type, t.name) for t in reached)}: {why}; only the break-glass "
                         f"principals listed in breakGlassPrincipalIds may hold Key Vault management roles, through "
                         f"just-in-time elevation.", grant.resource.urn)
 
