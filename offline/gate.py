@@ -8,6 +8,7 @@ undecided, since a first preview cannot know the values those policies read.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,13 +112,20 @@ def root_stack_urn(graph: Graph) -> str:
     return f"urn:pulumi:{graph.stack}::{graph.project}::{ROOT_STACK_TYPE}::{graph.project}-{graph.stack}"
 
 
+@functools.cache
+def _package_version(package: str) -> str:
+    """The installed SDK version of a provider package ('' when none is installed). Cached: reading package metadata
+    costs a millisecond, and a check asks for it once per resource, twice."""
+    try:
+        return importlib.metadata.version(f"pulumi_{package.replace('-', '_')}")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
 def default_provider(graph: Graph, type_: str) -> ProviderRef:
     """The default provider the engine would create for a resource's package, e.g. `default_3_29_0`."""
     package = type_.split(":")[0]
-    try:
-        version = importlib.metadata.version(f"pulumi_{package.replace('-', '_')}")
-    except importlib.metadata.PackageNotFoundError:
-        version = ""
+    version = _package_version(package)
     name = f"default_{version.replace('.', '_')}" if version else "default"
     urn = f"urn:pulumi:{graph.stack}::{graph.project}::pulumi:providers:{package}::{name}"
     return ProviderRef(urn, f"pulumi:providers:{package}", name, {"version": version} if version else {})
