@@ -224,3 +224,19 @@ def test_prod_graph_edits_the_settings_would_refuse_are_caught(program_graphs: C
     graph = copy.deepcopy(program_graphs("prod"))
     change(graph)
     assert counts(evaluate(graph, pack_config("prod"))) == expected
+
+
+def test_a_break_glass_group_listed_in_the_policy_config_may_hold_crypto_officer_in_prod() -> None:
+    """The documented path for Key Vault data-plane work (docs/key-rotation.md): the grant passes only once the
+    group is a reviewed break-glass principal, and only while it holds no role on the account."""
+    officers = "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+    access = [*prod_setting("access"), {"principalId": officers, "principalType": "Group",
+                                        "role": "Key Vault Crypto Officer", "scope": "keyVault"}]
+    graph = run_program("prod", config_overrides={"access": access})
+    assert counts(evaluate(graph, pack_config("prod"))) == {"aoai-key-vault-management-roles": 2}
+    config = copy.deepcopy(pack_config("prod"))
+    config["aoai-key-vault-management-roles"]["breakGlassPrincipalIds"] = [officers]
+    assert counts(evaluate(graph, config)) == {}
+    with_use = run_program("prod", config_overrides={"access": [*access, {
+        "principalId": officers, "principalType": "Group", "role": "Cognitive Services OpenAI User"}]})
+    assert counts(evaluate(with_use, config)) == {"aoai-role-separation-of-duties": 2}
