@@ -224,7 +224,9 @@ def _ingestion(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
     who = subject(WORKSPACE, args.name)
     quota = get(args.props, "workspaceCapping.dailyQuotaGb")
     gb = number(quota)
-    # -1 is the API's "no cap" (REST spec Microsoft.OperationalInsights 2023-09-01 Workspaces.json, WorkspaceCapping).
+    # workspaceCapping.dailyQuotaGb is a number (REST spec Microsoft.OperationalInsights 2023-09-01 Workspaces.json,
+    # WorkspaceCapping, read 2026-11-30); -1 is accepted as "no cap", the value the portal and CLI write for it
+    # (unconfirmed in the spec extract, which documents no special value), so any other number is a cap.
     if quota is not None and gb is None:
         yield (f"Set workspaceCapping.dailyQuotaGb on {who} to a number or leave it out (it is {show(quota)}): the "
                f"pack does not read a malformed cap as no cap.")
