@@ -11,6 +11,7 @@ during preview" notes are kept apart as undecided, since a first preview cannot 
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,13 +120,20 @@ def root_stack_urn(graph: Graph) -> str:
 _DISTRIBUTIONS = {"azure-native": "pulumi_azure_native", "time": "pulumiverse_time"}
 
 
+@functools.cache
+def _package_version(package: str) -> str:
+    """The installed SDK version of a provider package ('' when none is installed). Cached: reading package metadata
+    costs a millisecond, and a check asks for it once per resource, twice."""
+    try:
+        return importlib.metadata.version(_DISTRIBUTIONS.get(package, f"pulumi_{package.replace('-', '_')}"))
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
 def default_provider(graph: Graph, type_: str) -> ProviderRef:
     """The default provider the engine would create for a resource's package, e.g. `default_3_29_0`."""
     package = type_.split(":")[0]
-    try:
-        version = importlib.metadata.version(_DISTRIBUTIONS.get(package, f"pulumi_{package.replace('-', '_')}"))
-    except importlib.metadata.PackageNotFoundError:
-        version = ""
+    version = _package_version(package)
     name = f"default_{version.replace('.', '_')}" if version else "default"
     urn = f"urn:pulumi:{graph.stack}::{graph.project}::pulumi:providers:{package}::{name}"
     return ProviderRef(urn, f"pulumi:providers:{package}", name, {"version": version} if version else {})

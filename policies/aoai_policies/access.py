@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs, Severity
@@ -13,8 +12,6 @@ from .roles import PRIVILEGED_ROLES, ROLE_IDS, role_guid, role_name
 from .tokens import ROLE_ASSIGNMENT
 
 CONCERN = "access"
-_ROLE_DEFINITION_RE = re.compile(r"/providers/Microsoft\.Authorization/roleDefinitions/([0-9a-fA-F-]{36})/?$",
-                                 re.IGNORECASE)
 
 
 def _who(args: ResourceValidationArgs) -> str:
@@ -77,12 +74,13 @@ NO_USER_PRINCIPALS = resource_policy(
 
 
 def _known_roles(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
-    definition = str(get(args.props, "roleDefinitionId", ""))
-    match = _ROLE_DEFINITION_RE.search(definition)
-    known = set(ROLE_IDS.values()) | {g.lower() for g in cfg.strings("additionalRoleIds")}
-    if match is None or match.group(1).lower() not in known:
+    definition = get(args.props, "roleDefinitionId")
+    # Any form ARM accepts (bare GUID, tenant-level, subscription-qualified, any case) names the same role.
+    guid = role_guid(definition)
+    known = set(ROLE_IDS.values()) | {role_guid(g) or g.lower() for g in cfg.strings("additionalRoleIds")}
+    if guid not in known:
         yield (f"Use a built-in role from the pack's role table in {_who(args)} (e.g. 'Cognitive Services OpenAI "
-               f"User', {ROLE_IDS['Cognitive Services OpenAI User']}): {show(definition or None)} is not one; add a "
+               f"User', {ROLE_IDS['Cognitive Services OpenAI User']}): {show(definition)} is not one; add a "
                f"reviewed custom role's GUID to additionalRoleIds.")
 
 

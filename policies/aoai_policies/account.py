@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator, Sequence, Sized
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
@@ -13,6 +13,7 @@ from .common import (
     flag,
     get,
     get_or_unknown,
+    integer,
     items,
     names,
     resource_policy,
@@ -175,16 +176,9 @@ def _outbound(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
         yield (f"Set properties.restrictOutboundNetworkAccess to true on {_who(args)} (it is {show(restrict)}), so "
                f"the service can only call the hosts in allowedFqdnList (data-loss prevention).")
     fqdns = get(args.props, "properties.allowedFqdnList")
-    if fqdns is None or isinstance(fqdns, (str, bytes)):
+    if fqdns is None:
         yield (f"Set properties.allowedFqdnList on {_who(args)} to the list of hosts the service may reach "
-               f"(an empty list allows none).")
-        return
-    suffixes = [s.lower() for s in cfg.strings("approvedFqdnSuffixes")]
-    if suffixes:
-        unapproved = [f for f in items(fqdns) if not any(str(f).lower().endswith(s) for s in suffixes)]
-        if unapproved:
-            yield (f"Remove {names(unapproved)} from properties.allowedFqdnList on {_who(args)}, or add their "
-                   f"domain to approvedFqdnSuffixes after review: only {names(suffixes)} may be reached.")
+               f"(an empty list allows none); aoai-outbound-fqdn-allow-list judges each entry.")
 
 
 OUTBOUND_RESTRICTED = resource_policy(
@@ -196,10 +190,85 @@ OUTBOUND_RESTRICTED = resource_policy(
                     "(e.g. your storage or search endpoints) in properties.allowedFqdnList.",
         checkov=("CKV_AZURE_247",)),
     "Azure OpenAI accounts must restrict outbound network access to an explicit FQDN list.",
+    [ACCOUNT], {}, _outbound)
+
+
+# Shared, multi-tenant parent domains: a wildcard under one of them (`*.blob.core.windows.net`) reaches every
+# customer's endpoint there, so it is refused even when a stack approves the parent. Data, extended in config.
+BROAD_DOMAINS = (
+    "windows.net", "core.windows.net", "blob.core.windows.net", "dfs.core.windows.net", "file.core.windows.net",
+    "queue.core.windows.net", "table.core.windows.net", "web.core.windows.net", "database.windows.net",
+    "servicebus.windows.net", "search.windows.net", "azure.com", "azure.net", "vault.azure.net",
+    "openai.azure.com", "cognitiveservices.azure.com", "services.ai.azure.com", "documents.azure.com",
+    "azurewebsites.net", "cloudapp.net", "cloudapp.azure.com", "azurecr.io", "azurefd.net", "azureedge.net",
+    "trafficmanager.net", "usgovcloudapi.net", "amazonaws.com", "cloudfront.net", "googleapis.com", "appspot.com",
+    "run.app", "github.io", "githubusercontent.com", "herokuapp.com", "ngrok.io", "ngrok-free.app", "workers.dev",
+    "pages.dev", "vercel.app", "netlify.app", "co.uk", "com.au", "co.jp",
+)
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _under(host: str, suffix: str) -> bool:
+    """Whether `host` is `suffix` or a name below it, at a label boundary (`evilcontoso.com` is not under
+    `contoso.com`)."""
+    return host == suffix or host.endswith("." + suffix)
+
+
+def _fqdn_entry(entry: object, suffixes: list[str], broad: list[str], min_labels: int) -> str | None:
+    """Why an allowedFqdnList entry is refused, or None when it is approved."""
+    if not isinstance(entry, str):
+        return f"{show(entry)} is not a host name"
+    host = entry.strip().lower().rstrip(".")
+    wildcard = host.startswith("*.")
+    base = host[2:] if wildcard else host
+    labels = base.split(".")
+    if host == "*" or "*" in base or not all(_LABEL.match(label) for label in labels):
+        return f"{show(entry)} is not a host name or a '*.<domain>' wildcard (a bare or embedded '*' allows anything)"
+    if wildcard and (len(labels) < min_labels or any(_under(b, base) for b in broad)):
+        return (f"{show(entry)} is a broad wildcard: it reaches every host under {show(base)}, other tenants' "
+                f"endpoints included")
+    if not any(_under(base, s) for s in suffixes):
+        if not suffixes:
+            return f"{show(entry)} is not allowed: approvedFqdnSuffixes is empty, so the account may call no host"
+        return f"{show(entry)} is not under an approved suffix ({names(suffixes, 'or')})"
+    return None
+
+
+def _fqdn_allow_list(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
+    fqdns = get(args.props, "properties.allowedFqdnList")
+    if fqdns is None:
+        return  # aoai-account-outbound-restricted requires the list
+    if isinstance(fqdns, (str, bytes)) or not isinstance(fqdns, Sequence):
+        yield (f"Set properties.allowedFqdnList on {_who(args)} to a list of host names (it is {show(fqdns)}): the "
+               f"pack does not guess which hosts a malformed value allows.")
+        return
+    suffixes = [s.strip().lower().lstrip("*").lstrip(".") for s in cfg.strings("approvedFqdnSuffixes")]
+    broad = [b.strip().lower() for b in cfg.strings("broadDomains")]
+    min_labels = int(cfg.number("minWildcardLabels"))
+    for entry in fqdns:
+        reason = _fqdn_entry(entry, [s for s in suffixes if s], broad, min_labels)
+        if reason is not None:
+            yield (f"Remove {show(entry)} from properties.allowedFqdnList on {_who(args)}: {reason}. The account "
+                   f"may send data only to hosts under the reviewed approvedFqdnSuffixes.")
+
+
+OUTBOUND_FQDN_ALLOW_LIST = resource_policy(
+    PolicyMeta(
+        name="aoai-outbound-fqdn-allow-list", control="network", concern=CONCERN,
+        display_name="Outbound hosts are under approved domains, no broad wildcards", severity=Severity.HIGH,
+        controls=DATA_EXFILTRATION,
+        remediation="List in properties.allowedFqdnList only hosts (or '*.<your-domain>' wildcards) under the "
+                    "stack's approvedFqdnSuffixes; an empty approvedFqdnSuffixes means the account calls no host at "
+                    "all. Never '*', never a wildcard over a shared domain such as *.blob.core.windows.net."),
+    "Every host in an account's allowedFqdnList must fall under an approved suffix; bare and broad wildcards are "
+    "refused, and no approved suffix means no outbound host at all.",
     [ACCOUNT],
-    {"approvedFqdnSuffixes": string_list("When not empty, every allowedFqdnList entry must end with one of these "
-                                         "domains.", [])},
-    _outbound)
+    {"approvedFqdnSuffixes": string_list("Domains the account may call hosts under (at a label boundary). Empty: "
+                                         "the account may call no host.", []),
+     "broadDomains": string_list("Shared domains no wildcard may cover.", BROAD_DOMAINS),
+     "minWildcardLabels": integer("Fewest labels the domain under a '*.' wildcard must have (2 refuses *.com).", 2,
+                                  1)},
+    _fqdn_allow_list)
 
 
 def _kind_sku(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
@@ -226,4 +295,4 @@ KIND_AND_SKU = resource_policy(
     _kind_sku)
 
 POLICIES = [PUBLIC_NETWORK_DISABLED, NETWORK_ACLS_DENY, LOCAL_AUTH_DISABLED, MANAGED_IDENTITY, CUSTOM_SUBDOMAIN,
-            OUTBOUND_RESTRICTED, KIND_AND_SKU]
+            OUTBOUND_RESTRICTED, OUTBOUND_FQDN_ALLOW_LIST, KIND_AND_SKU]

@@ -25,7 +25,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from .metadata import PolicyMeta, register
-from .tokens import label
+from .tokens import canonical_type, label
 
 EXEMPTIONS = "exemptResources"
 UNKNOWN = object()
@@ -103,6 +103,31 @@ def names(values: Iterable[Any], conjunction: str = "and") -> str:
     return ", ".join(quoted[:-1]) + f" {conjunction} " + quoted[-1]
 
 
+def json_type(value: Any) -> str:
+    """The JSON type of a value as a message names it: string, number, boolean, list, object or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, Sequence):
+        return "list"
+    return type(value).__name__
+
+
+def listing(phrases: Iterable[str], conjunction: str = "and") -> str:
+    """Phrases that already quote what they name ("Key Vault 'kv'") joined for a message: a, b and c."""
+    found = list(phrases)
+    if len(found) <= 1:
+        return "".join(found) or "(none)"
+    return ", ".join(found[:-1]) + f" {conjunction} " + found[-1]
+
+
 def same(a: Any, b: Any) -> bool:
     """Case-insensitive equality of two strings (Azure names, enum values and ids are case-insensitive)."""
     return isinstance(a, str) and isinstance(b, str) and a.strip().lower() == b.strip().lower()
@@ -118,16 +143,28 @@ def region(value: Any) -> str:
     return value.replace(" ", "").lower() if isinstance(value, str) else ""
 
 
-_DURATION_RE = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T.*)?$", re.IGNORECASE)
+# ISO 8601 durations, every designator: PnYnMnWnD and a time part TnHnMnS, the smallest unit may carry a fraction.
+_N = r"(\d+(?:[.,]\d+)?)"
+_DURATION_RE = re.compile(rf"^P(?:{_N}Y)?(?:{_N}M)?(?:{_N}W)?(?:{_N}D)?(?:T(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?$",
+                          re.IGNORECASE)
+# Days per designator: a year as 365 days and a month as 30 (Key Vault's own reading of P1Y and P1M is not
+# documented, so the pack rounds the way a reviewer would and keeps its limits well clear of the boundary).
+_DAYS_PER = (365.0, 30.0, 7.0, 1.0, 1 / 24, 1 / 1440, 1 / 86400)
 
 
 def duration_days(value: Any) -> float | None:
-    """Days in an ISO 8601 duration such as P90D, P1Y or P6M (years as 365 days, months as 30), else None."""
-    match = _DURATION_RE.match(value.strip()) if isinstance(value, str) else None
-    if match is None or not any(match.groups()[:4]):
+    """Days in an ISO 8601 duration (P1Y, P6M, P2W, P90D, PT720H, P1DT12H, PT0.5S), or None when `value` is not one
+    (not a string, no designator, a time part without a unit, a bare 'P' or 'PT')."""
+    if not isinstance(value, str):
         return None
-    years, months, weeks, days = (int(g or 0) for g in match.groups()[:4])
-    return float(years * 365 + months * 30 + weeks * 7 + days)
+    text = value.strip()
+    match = _DURATION_RE.match(text)
+    if match is None or text.upper() in ("P", "PT") or text.upper().endswith("T"):
+        return None
+    parts = match.groups()
+    if not any(parts):
+        return None
+    return sum(float(p.replace(",", ".")) * per for p, per in zip(parts, _DAYS_PER, strict=True) if p)
 
 
 # --- ARM ids ----------------------------------------------------------------------------------------------------
@@ -198,10 +235,13 @@ def depends_on(resource: PolicyResource, target_urn: str) -> bool:
 
 
 class Stack:
-    """The resources of a stack, looked up by type and by ARM id."""
+    """The resources of a stack, looked up by type and by ARM id. Types are canonical: a resource declared through a
+    versioned or generated azure-native package is found under the default package's token."""
 
     def __init__(self, resources: Sequence[PolicyResource]):
         self.resources = list(resources)
+        for resource in self.resources:
+            resource.resource_type = canonical_type(resource.resource_type)
 
     def of_type(self, *tokens: str) -> list[PolicyResource]:
         """Every resource of the given types, in registration order."""
@@ -327,6 +367,14 @@ ResourceCheck = Callable[[ResourceValidationArgs, Config], Iterable[str]]
 StackCheck = Callable[[Stack, Config], Iterable[Violation]]
 
 
+def cannot_read(policy: str, who: str, error: Exception) -> str:
+    """The violation a policy reports instead of crashing on a value of an unexpected shape: it refuses rather than
+    guesses, and points at the rule that names the malformed property."""
+    return (f"Correct the malformed properties of {who}: policy {policy} could not evaluate them "
+            f"({type(error).__name__}: {error}) and refuses the resource rather than guess; "
+            f"aoai-property-shapes names each property whose JSON type is wrong.")
+
+
 def _schema(config: Schema) -> Schema:
     schema = dict(config)
     schema[EXEMPTIONS] = string_list(
@@ -352,16 +400,25 @@ def resource_policy(meta: PolicyMeta, description: str, resource_types: Collecti
     violation messages."""
     register(meta)
     schema = _schema(config)
-    types = None if resource_types is None else frozenset(resource_types)
+    types = None if resource_types is None else frozenset(canonical_type(t) for t in resource_types)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if types is not None and args.resource_type not in types:
+        canonical = canonical_type(args.resource_type)
+        if types is not None and canonical not in types:
             return
         cfg = Config(args.get_config(), schema)
         if cfg.exempt(args.name, args.urn):
             return
-        for message in check(args, cfg):
-            report_violation(message, None)
+        if canonical != args.resource_type:
+            args = ResourceValidationArgs(canonical, args.props, args.urn, args.name, args.opts, args.provider,
+                                          args.get_config(), args.stack_tags)
+        try:
+            for message in check(args, cfg):
+                report_violation(message, None)
+        except UnknownValueError:
+            raise  # the SDK reports "can't run during preview" for a value computed at update time
+        except Exception as error:  # a malformed value fails the check, never the preview
+            report_violation(cannot_read(meta.name, subject(canonical, args.name), error), None)
 
     return ResourceValidationPolicy(
         name=meta.name, description=description, validate=validate, enforcement_level=enforcement_level,
@@ -378,9 +435,14 @@ def stack_policy(meta: PolicyMeta, description: str, config: Schema, check: Stac
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         cfg = Config(args.get_config(), schema)
         waived = {r.urn for r in args.resources if cfg.exempt(r.name, r.urn)}
-        for violation in check(Stack(args.resources), cfg):
-            if violation.urn not in waived:
-                report_violation(violation.message, violation.urn)
+        try:
+            for violation in check(Stack(args.resources), cfg):
+                if violation.urn not in waived:
+                    report_violation(violation.message, violation.urn)
+        except UnknownValueError:
+            raise
+        except Exception as error:  # as in resource_policy
+            report_violation(cannot_read(meta.name, "a resource of this stack", error), None)
 
     return StackValidationPolicy(
         name=meta.name, description=description, validate=validate, enforcement_level=enforcement_level,

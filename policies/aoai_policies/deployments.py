@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
@@ -46,7 +46,7 @@ def _model_allowed(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
     if fmt not in formats:
         yield f"Set properties.model.format of {_who(args)} to one of {names(formats)} (it is {show(fmt)})."
     approved = cfg.table("allowedModels")
-    if name not in approved:
+    if not isinstance(name, str) or name not in approved:
         yield (f"Deploy one of the approved models ({names(sorted(approved))}) in {_who(args)} instead of "
                f"{show(name)}, or add it to allowedModels after review.")
     elif version not in (None, "") and str(version) not in approved[str(name)]:
@@ -234,4 +234,32 @@ CONTENT_FILTER = stack_policy(
      "allowedModes": string_list("Allowed properties.mode values (absent means Default).", ["Default", "Blocking"])},
     _content_filter)
 
-POLICIES = [MODEL_ALLOWED, VERSION_PINNED, PROVISIONED_THROUGHPUT, CONTENT_FILTER]
+def _protected_material(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
+    if not cfg.flag("requireProtectedMaterial"):
+        return
+    who = subject(RAI_POLICY, args.name)
+    filters = [f for f in items(get(args.props, "properties.contentFilters")) if isinstance(f, Mapping)]
+    for name in cfg.strings("filters"):
+        found = [f for f in filters if _filter_key(get(f, "name")) == _filter_key(name)
+                 and _filter_key(get(f, "source")) == "completion"]
+        if not any(get(f, "enabled") is True and get(f, "blocking") is True for f in found):
+            state = (f"it is enabled {show(get(found[0], 'enabled'))}, blocking {show(get(found[0], 'blocking'))}"
+                     if found else "it is missing")
+            yield (f"Enable and block the {show(name)} filter on Completion in {who} ({state}): completions must "
+                   f"not reproduce protected text or code verbatim.")
+
+
+PROTECTED_MATERIAL = resource_policy(
+    PolicyMeta(
+        name="aoai-protected-material-filter", control="content", concern=CONCERN,
+        display_name="Content filters block protected material", severity=Severity.HIGH, controls=CONTENT_SAFETY,
+        remediation="Add 'Protected Material Text' and 'Protected Material Code' filters on Completion, enabled and "
+                    "blocking, to every RAI policy (the stack's contentFilters.<name>.protectedMaterial: true)."),
+    "Every content filter (RAI policy) must enable and block the protected material filters on completions.",
+    [RAI_POLICY],
+    {"requireProtectedMaterial": flag("Require the protected material filters.", True),
+     "filters": string_list("Filter names required on Completion, enabled and blocking.",
+                            ["Protected Material Text", "Protected Material Code"])},
+    _protected_material)
+
+POLICIES = [MODEL_ALLOWED, VERSION_PINNED, PROVISIONED_THROUGHPUT, CONTENT_FILTER, PROTECTED_MATERIAL]

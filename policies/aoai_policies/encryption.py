@@ -25,6 +25,7 @@ from .common import (
     integer,
     integer_list,
     items,
+    json_type,
     keys,
     names,
     norm_id,
@@ -180,7 +181,8 @@ def _check_key(key: PolicyResource, user: str, cfg: Config) -> Iterator[Violatio
         yield Violation(f"Set keySize of {what} to {names(sizes)} bits (it is {show(size)}): Azure OpenAI accepts "
                         f"2048-bit RSA keys.", key.urn)
     ops = key_property(key, "keyOps")
-    if ops is not None and not {"wrapKey", "unwrapKey"} <= set(items(ops)):
+    # Only string elements count: a list of objects (or anything but a list) grants nothing the pack can verify.
+    if ops is not None and not {"wrapKey", "unwrapKey"} <= {o for o in items(ops) if isinstance(o, str)}:
         yield Violation(f"Allow keyOps 'wrapKey' and 'unwrapKey' on {what} (they are {show(ops)}): the account "
                         f"wraps its data encryption key with them.", key.urn)
     actions = items(get(key_property(key, "rotationPolicy") or {}, "lifetimeActions"))
@@ -310,8 +312,14 @@ def _vault_protection(stack: Stack, cfg: Config) -> Iterator[Violation]:
             if get(props, field) is not True:
                 yield Violation(f"Set properties.{field} to true on {who} (it is {show(get(props, field))}): {why}.",
                                 vault.urn)
-        retention = number(get(props, "softDeleteRetentionInDays")) or 90.0
-        if retention < minimum:
+        raw_retention = get(props, "softDeleteRetentionInDays")
+        retention = number(raw_retention)
+        if raw_retention is not None and retention is None:
+            yield Violation(f"Set properties.softDeleteRetentionInDays on {who} to a number of days (it is "
+                            f"{show(raw_retention)}, a {json_type(raw_retention)}): the pack does not read a malformed "
+                            f"value as Azure's default of 90.", vault.urn)
+        elif (retention if retention is not None else 90.0) < minimum:
+            retention = retention if retention is not None else 90.0
             yield Violation(f"Set properties.softDeleteRetentionInDays on {who} to at least {show(minimum)} (it is "
                             f"{show(retention)}).", vault.urn)
         if get(props, "publicNetworkAccess") != "Disabled":

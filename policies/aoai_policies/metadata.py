@@ -107,6 +107,9 @@ LOG_RETENTION = Controls(
     pci=("10.5.1",), mcsb=("LT-6",))
 ALERTING = Controls(
     soc2=("A1.1", "CC7.2"), iso27001=("A.8.6", "A.8.16"), nist=("SI-4", "CP-2(2)"), mcsb=("LT-1",))
+SEPARATION_OF_DUTIES = Controls(
+    soc2=("CC6.3",), iso27001=("A.5.3",), hipaa=("164.308(a)(4)(ii)(B)",), nist=("AC-5", "AC-6"),
+    pci=("7.2.2",), mcsb=("PA-1",))
 ASSET_INVENTORY = Controls(
     soc2=("CC6.1",), iso27001=("A.5.9", "A.5.12", "A.5.13"), nist=("CM-8", "RA-2"),
     pci=("12.5.1",), mcsb=("AM-1",))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
@@ -13,6 +13,7 @@ from .common import (
     extension_target,
     flag,
     get,
+    get_or_unknown,
     integer,
     items,
     names,
@@ -26,7 +27,16 @@ from .common import (
     subject,
 )
 from .metadata import ALERTING, AUDIT_LOGGING, LOG_RETENTION, PolicyMeta
-from .tokens import ACCOUNT, DIAGNOSTIC_SETTING, METRIC_ALERT, VAULT, WORKSPACE
+from .tokens import (
+    ACCOUNT,
+    ACTION_GROUP,
+    ACTIVITY_LOG_ALERT,
+    DIAGNOSTIC_SETTING,
+    METRIC_ALERT,
+    SCHEDULED_QUERY_RULE,
+    VAULT,
+    WORKSPACE,
+)
 
 CONCERN = "monitoring"
 
@@ -178,4 +188,207 @@ THROTTLING_ALERT = stack_policy(
      "requireActionGroup": flag("Require the alert to notify an action group.", True)},
     _throttling)
 
-POLICIES = [DIAGNOSTIC_SETTINGS, WORKSPACE_RETENTION, THROTTLING_ALERT]
+# --- aoai-diagnostic-sinks ----------------------------------------------------------------------------------------
+
+# Destinations a diagnostic setting can send to besides a Log Analytics workspace (REST spec Microsoft.Insights
+# 2021-05-01-preview diagnosticsSettings_API.json, DiagnosticSettings properties, read 2026-11-30).
+OTHER_SINKS = ("storageAccountId", "eventHubAuthorizationRuleId", "eventHubName", "marketplacePartnerId")
+
+
+def _sinks(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
+    who = subject(DIAGNOSTIC_SETTING, args.name)
+    extra = [key for key in OTHER_SINKS if get_or_unknown(args.props, key) not in (None, "")]
+    if extra:
+        yield (f"Remove {names(extra)} from {who}: logs may go only to the approved Log Analytics workspace; a "
+               f"storage account, event hub or partner solution elsewhere is a copy of the prompts and audit trail "
+               f"outside this stack's retention, access control and region.")
+    if get_or_unknown(args.props, "workspaceId") in (None, ""):
+        yield f"Set workspaceId on {who} to the approved Log Analytics workspace of its region."
+
+
+DIAGNOSTIC_SINKS = resource_policy(
+    PolicyMeta(
+        name="aoai-diagnostic-sinks", control="logging", concern=CONCERN,
+        display_name="Diagnostic settings send to the workspace only", severity=Severity.HIGH,
+        controls=AUDIT_LOGGING,
+        remediation="Give each diagnostic setting a workspaceId and no storageAccountId, eventHubAuthorizationRuleId, "
+                    "eventHubName or marketplacePartnerId."),
+    "Diagnostic settings must send only to a Log Analytics workspace: no storage account, event hub or partner "
+    "destination.",
+    [DIAGNOSTIC_SETTING], {}, _sinks)
+
+
+# --- aoai-workspace-ingestion -------------------------------------------------------------------------------------
+
+def _ingestion(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
+    who = subject(WORKSPACE, args.name)
+    quota = get(args.props, "workspaceCapping.dailyQuotaGb")
+    gb = number(quota)
+    # workspaceCapping.dailyQuotaGb is a number (REST spec Microsoft.OperationalInsights 2023-09-01 Workspaces.json,
+    # WorkspaceCapping, read 2026-11-30); -1 is accepted as "no cap", the value the portal and CLI write for it
+    # (unconfirmed in the spec extract, which documents no special value), so any other number is a cap.
+    if quota is not None and gb is None:
+        yield (f"Set workspaceCapping.dailyQuotaGb on {who} to a number or leave it out (it is {show(quota)}): the "
+               f"pack does not read a malformed cap as no cap.")
+    elif gb is not None and gb != -1:
+        minimum = cfg.number("minDailyQuotaGb")
+        if not cfg.flag("allowDailyCap"):
+            yield (f"Remove workspaceCapping.dailyQuotaGb ({show(gb)} GB) from {who}: once the cap is reached the "
+                   f"workspace drops every further log until the next day, audit logs included, silently.")
+        elif gb < minimum:
+            yield (f"Raise workspaceCapping.dailyQuotaGb on {who} to at least {show(minimum)} GB (it is {show(gb)}): "
+                   f"a low cap drops audit logs on a busy day.")
+    if cfg.flag("requireEntraIngestion") and get(args.props, "features.disableLocalAuth") is not True:
+        yield (f"Set features.disableLocalAuth to true on {who} (it is "
+               f"{show(get(args.props, 'features.disableLocalAuth'))}): with shared-key ingestion on, anyone holding "
+               f"the workspace key can write forged records into the audit trail.")
+    purge = get(args.props, "features.immediatePurgeDataOn30Days")
+    if purge is not None and purge is not False:
+        yield (f"Set features.immediatePurgeDataOn30Days to false on {who} (it is {show(purge)}): it deletes data "
+               f"after 30 days whatever the retention says.")
+
+
+WORKSPACE_INGESTION = resource_policy(
+    PolicyMeta(
+        name="aoai-workspace-ingestion", control="logging", concern=CONCERN,
+        display_name="The workspace keeps every log and takes Entra-authenticated ingestion only",
+        severity=Severity.HIGH, controls=LOG_RETENTION,
+        remediation="Leave workspaceCapping unset (or -1), set features.disableLocalAuth true and never set "
+                    "features.immediatePurgeDataOn30Days.",
+        azure_policy=("e15effd4…",)),
+    "Log Analytics workspaces must not cap daily ingestion below the configured minimum (none by default), must "
+    "refuse shared-key ingestion and must not purge early.",
+    [WORKSPACE],
+    {"allowDailyCap": flag("Accept a daily ingestion cap (at or above minDailyQuotaGb).", False),
+     "minDailyQuotaGb": integer("Lowest daily cap in GB when a cap is allowed.", 100, 1),
+     "requireEntraIngestion": flag("Require features.disableLocalAuth true.", True)},
+    _ingestion)
+
+
+# --- aoai-alert-notifies ------------------------------------------------------------------------------------------
+
+ALERT_TYPES = (METRIC_ALERT, ACTIVITY_LOG_ALERT, SCHEDULED_QUERY_RULE)
+# Receiver lists of an action group (pulumi_azure_native/monitor/action_group.py, v3.29.0, read 2026-11-30: "If an
+# action group is not enabled, then none of its receivers will receive communications").
+RECEIVERS = ("emailReceivers", "smsReceivers", "webhookReceivers", "azureAppPushReceivers", "itsmReceivers",
+             "automationRunbookReceivers", "voiceReceivers", "logicAppReceivers", "azureFunctionReceivers",
+             "armRoleReceivers", "eventHubReceivers", "incidentReceivers")
+
+
+def action_group_ids(alert: PolicyResource) -> list[str]:
+    """The action groups an alert notifies, whatever its type's shape: a metric alert's actions[].actionGroupId, an
+    activity log alert's actions.actionGroups[].actionGroupId, a log alert's actions.actionGroups[] of ids."""
+    actions = get(alert.props, "actions")
+    found = [get(a, "actionGroupId") for a in items(actions)]
+    for group in items(get(actions, "actionGroups")):
+        found.append(group if isinstance(group, str) else get(group, "actionGroupId"))
+    return [norm_id(g) for g in found if isinstance(g, str) and g]
+
+
+def _notifies(stack: Stack, cfg: Config) -> Iterator[Violation]:
+    groups = stack.by_id(ACTION_GROUP)
+    approved = {norm_id(g) for g in cfg.strings("approvedActionGroupIds")}
+    for alert in stack.of_type(*ALERT_TYPES):
+        who = subject(alert.resource_type, alert.name)
+        if get(alert.props, "enabled") is False:
+            if cfg.flag("requireEnabledAlerts"):
+                yield Violation(f"Set enabled to true on {who}: a disabled alert notifies no one.", alert.urn)
+            continue
+        ids = action_group_ids(alert)
+        problems = []
+        reaching = False
+        for group_id in ids:
+            group = groups.get(group_id)
+            if group_id in approved:
+                reaching = True
+            elif group is None:
+                problems.append(f"{show(group_id)} is not an action group of this stack or of approvedActionGroupIds")
+            elif get(group.props, "enabled") is not True:
+                problems.append(f"{subject(ACTION_GROUP, group.name)} is not enabled (enabled "
+                                f"{show(get(group.props, 'enabled'))})")
+            elif not any(items(get(group.props, r)) for r in RECEIVERS):
+                problems.append(f"{subject(ACTION_GROUP, group.name)} has no receivers")
+            else:
+                reaching = True
+        if not reaching:
+            why = "; ".join(problems) if problems else "it names no action group"
+            yield Violation(f"Make {who} notify an enabled action group with at least one receiver ({why}): an alert "
+                            f"that reaches no one is not monitoring.", alert.urn)
+
+
+ALERT_NOTIFIES = stack_policy(
+    PolicyMeta(
+        name="aoai-alert-notifies", control="logging", concern=CONCERN, kind="stack",
+        display_name="Every alert reaches an enabled action group with a receiver", severity=Severity.HIGH,
+        controls=ALERTING,
+        remediation="Enable every alert and point it at an enabled action group of this stack (or a reviewed central "
+                    "one in approvedActionGroupIds) that has at least one receiver (e-mail, SMS, webhook, ...)."),
+    "Every alert must be enabled and notify an enabled action group that has at least one receiver.",
+    {"approvedActionGroupIds": string_list("Action group ids outside this stack (e.g. a SOC's) accepted as "
+                                           "reaching someone.", []),
+     "requireEnabledAlerts": flag("Refuse alerts with enabled false.", True)},
+    _notifies)
+
+
+# --- aoai-alert-thresholds ----------------------------------------------------------------------------------------
+
+# Reviewed bounds per metric. ServerErrors and the other legacy Cognitive Services metrics have none: Microsoft marks
+# them "Do not use for Azure OpenAI service" (supported-metrics page, ms.date 2026-07-31, read 2026-11-30), so an alert
+# on one is refused for want of bounds.
+DEFAULT_THRESHOLD_BOUNDS = {
+    "AzureOpenAIRequests": {"min": 1, "max": 100},
+    "AzureOpenAITimeToResponse": {"min": 1000, "max": 60000},
+    # Percent of the provisioned throughput in use; above it requests spill over or are throttled.
+    "AzureOpenAIProvisionedManagedUtilizationV2": {"min": 50, "max": 95},
+}
+
+
+def _thresholds(args: ResourceValidationArgs, cfg: Config) -> Iterator[str]:
+    who = subject(METRIC_ALERT, args.name)
+    bounds = cfg["thresholdBounds"] if isinstance(cfg["thresholdBounds"], Mapping) else {}
+    by_metric = {str(k).lower(): v for k, v in bounds.items()}
+    sensitivities = cfg.strings("allowedDynamicSensitivities")
+    for criterion in items(get(args.props, "criteria.allOf")):
+        metric = get(criterion, "metricName")
+        if str(get(criterion, "criterionType", "")).lower() == "dynamicthresholdcriterion":
+            sensitivity = get(criterion, "alertSensitivity")
+            if sensitivity not in sensitivities:
+                yield (f"Set alertSensitivity of the {show(metric)} criterion of {who} to {names(sensitivities, 'or')} "
+                       f"(it is {show(sensitivity)}): a low sensitivity rarely fires.")
+            continue
+        threshold = get(criterion, "threshold")
+        value = number(threshold)
+        bound = by_metric.get(str(metric).lower())
+        if value is None:
+            yield f"Set the threshold of the {show(metric)} criterion of {who} to a number (it is {show(threshold)})."
+        elif bound is None:
+            if cfg.flag("requireBounds"):
+                yield (f"Add bounds for metric {show(metric)} to thresholdBounds (used by {who}): an alert whose "
+                       f"threshold nobody reviewed may be set so high it never fires.")
+        else:
+            low, high = number(get(bound, "min")), number(get(bound, "max"))
+            if (low is not None and value < low) or (high is not None and value > high):
+                yield (f"Set the threshold of the {show(metric)} criterion of {who} between {show(low)} and "
+                       f"{show(high)} (it is {show(value)}): outside the reviewed bounds the alert either never fires "
+                       f"or fires on noise.")
+
+
+ALERT_THRESHOLDS = resource_policy(
+    PolicyMeta(
+        name="aoai-alert-thresholds", control="logging", concern=CONCERN,
+        display_name="Alert thresholds stay within reviewed bounds", severity=Severity.MEDIUM, controls=ALERTING,
+        remediation="Keep each static threshold within thresholdBounds for its metric (add bounds for a new metric), "
+                    "and dynamic thresholds at Medium or High sensitivity."),
+    "Metric alert thresholds must lie within the configured bounds for their metric.",
+    [METRIC_ALERT],
+    {"thresholdBounds": {"type": "object", "description": "Metric name -> {min, max} bounds of a static threshold.",
+                         "additionalProperties": {"type": "object", "properties": {"min": {"type": "number"},
+                                                                                    "max": {"type": "number"}}},
+                         "default": DEFAULT_THRESHOLD_BOUNDS},
+     "requireBounds": flag("Refuse criteria on metrics without bounds.", True),
+     "allowedDynamicSensitivities": string_list("alertSensitivity values accepted for dynamic thresholds.",
+                                                ["Medium", "High"])},
+    _thresholds)
+
+POLICIES = [DIAGNOSTIC_SETTINGS, DIAGNOSTIC_SINKS, WORKSPACE_RETENTION, WORKSPACE_INGESTION, THROTTLING_ALERT,
+            ALERT_NOTIFIES, ALERT_THRESHOLDS]

@@ -9,11 +9,15 @@ from . import (
     account,
     deployments,
     encryption,
+    governance,
     guardrails,
+    keys,
     lifecycle,
     monitoring,
+    networking,
     private_access,
     protection,
+    rbac,
     residency,
     tagging,
 )
@@ -35,6 +39,10 @@ POLICIES: list[Policy] = [
     *protection.POLICIES,
     *tagging.POLICIES,
     *guardrails.POLICIES,
+    *governance.POLICIES,
+    *rbac.POLICIES,
+    *networking.POLICIES,
+    *keys.POLICIES,
 ]
 
 

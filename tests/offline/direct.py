@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 import json
+import os
 import runpy
 import sys
 from collections.abc import Mapping
@@ -131,7 +132,21 @@ class DirectResult:
 def evaluate(definition: PackDefinition, graph: Graph, config_file: Path | None) -> DirectResult:
     """Every policy over the graph: resource policies on every registration's inputs (the root stack, the default
     provider, components and custom resources, as the engine analyzes them), stack policies on the whole stack's
-    outputs (a component's are what it registered)."""
+    outputs (a component's are what it registered). The policies see the environment the CLI gives a pack
+    (PULUMI_STACK, PULUMI_PROJECT), as the served pack does."""
+    saved = {k: os.environ.get(k) for k in ("PULUMI_STACK", "PULUMI_PROJECT")}
+    os.environ.update(PULUMI_STACK=graph.stack, PULUMI_PROJECT=graph.project)
+    try:
+        return _evaluate(definition, graph, config_file)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _evaluate(definition: PackDefinition, graph: Graph, config_file: Path | None) -> DirectResult:
     config = policy_config(definition, config_file)
     root_urn = f"urn:pulumi:{graph.stack}::{graph.project}::pulumi:pulumi:Stack::{graph.project}-{graph.stack}"
     version = importlib.metadata.version("pulumi_azure_native")

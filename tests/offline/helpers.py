@@ -114,3 +114,15 @@ def remove(graph: Graph, name: str) -> None:
     """Drop a registration, as if the program no longer created it."""
     target = resource(graph, name)
     graph.resources.remove(target)
+
+
+def add(graph: Graph, type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None = None,
+        parent: str = "", protect: bool = False) -> Resource:
+    """Register one more custom resource, as a component bug or a hand edit would: inputs for resource policies,
+    outputs (inputs plus `id` by default) for stack policies."""
+    added = Resource(urn=f"urn:pulumi:{graph.stack}::{graph.project}::{type_}::{name}", type=type_, name=name,
+                     parent=parent, custom=True, protect=protect, dependencies=[], property_dependencies={},
+                     inputs=copy.deepcopy(inputs),
+                     outputs=copy.deepcopy(outputs if outputs is not None else inputs))
+    graph.resources.append(added)
+    return added

@@ -65,6 +65,18 @@ def test_each_policy_is_reported_under_the_control_its_metadata_declares() -> No
         assert audit.control.key == registry[audit.info.name].control, audit.info.name
 
 
+def test_every_policy_is_listed_with_its_verdict_and_its_framework_controls(prod_report: str) -> None:
+    registry, control_sets = load_policy_metadata(PACK)
+    infos = [PolicyInfo(name=name, description="", enforcement_level="mandatory", policy_type="resource")
+             for name in registry]
+    for audit in audit_policies(infos, registry, control_sets):
+        text = section(prod_report, audit.control.title)
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{audit.info.name}` |")), None)
+        assert row is not None and "✅ pass" in row, audit.info.name
+        for framework, controls in registry[audit.info.name].controls.by_framework().items():
+            assert all(c in text for c in controls), (audit.info.name, framework)
+
+
 def test_summary_lists_the_verdict_and_each_control(prod_report: str) -> None:
     summary = section(prod_report, "Summary")
     assert "| Gate verdict | ✅ PASS: 0 mandatory and 0 advisory violation(s) |" in summary

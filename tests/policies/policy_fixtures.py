@@ -143,6 +143,27 @@ def environment(code: str = "swc", location: str = "swedencentral", kind: str = 
         "key_lock": lock("key", key_id),
         "workspace_lock": lock("workspace", workspace_id),
     }
+    nsg_id = arm(rg, f"Microsoft.Network/networkSecurityGroups/nsg-{code}")
+    resources.update(
+        nsg=Res(t.NETWORK_SECURITY_GROUP, f"{n}nsg", {
+            "id": nsg_id, "name": f"nsg-{code}", "location": location, "tags": TAGS, "securityRules": [
+                {"name": "allow-https-from-vnet", "priority": 100.0, "direction": "Inbound", "access": "Allow",
+                 "protocol": "Tcp", "sourceAddressPrefix": "VirtualNetwork", "sourcePortRange": "*",
+                 "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "443"},
+                {"name": "deny-all-other-inbound", "priority": 4096.0, "direction": "Inbound", "access": "Deny",
+                 "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                 "destinationAddressPrefix": "*", "destinationPortRange": "*"}]}),
+        vnet=Res(t.VIRTUAL_NETWORK, f"{n}vnet", {
+            "id": subnet_id.rsplit("/subnets/", 1)[0], "name": f"vnet-{code}", "location": location, "tags": TAGS,
+            "addressSpace": {"addressPrefixes": ["10.40.0.0/16"]}}),
+        subnet=Res(t.SUBNET, f"{n}pe-subnet", {
+            "id": subnet_id, "name": "private-endpoints", "addressPrefix": "10.40.1.0/24",
+            "networkSecurityGroup": {"id": nsg_id}, "privateEndpointNetworkPolicies": "Enabled"}),
+        action_group=Res(t.ACTION_GROUP, f"{n}action-group", {
+            "id": arm(rg, f"Microsoft.Insights/actionGroups/ag-{code}"), "name": f"ag-{code}", "location": "global",
+            "tags": TAGS, "enabled": True, "groupShortName": f"ag{code}",
+            "emailReceivers": [{"name": "email-0", "emailAddress": "oncall@contoso.com"}]}),
+    )
     account_pe, account_dns = pe(account_name, account_id, "account", account_zones)
     vault_pe, vault_dns = pe(vault_name, vault_id, "vault", ["privatelink.vaultcore.azure.net"])
     resources.update(account_pe=account_pe, account_dns=account_dns, vault_pe=vault_pe, vault_dns=vault_dns)

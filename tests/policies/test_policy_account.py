@@ -159,10 +159,12 @@ def test_missing_fqdn_list_is_reported() -> None:
 
 
 def test_fqdns_outside_the_approved_domains_are_reported() -> None:
+    # The suffix check moved to aoai-outbound-fqdn-allow-list, where an empty list now means no outbound host at all.
     props = account(allowedFqdnList=["search.contoso.com", "paste.example.org"])
-    (message,) = run("aoai-account-outbound-restricted", props, approvedFqdnSuffixes=["contoso.com"])
+    (message,) = run("aoai-outbound-fqdn-allow-list", props, approvedFqdnSuffixes=["contoso.com"])
     assert message.startswith("Remove 'paste.example.org' from properties.allowedFqdnList")
     assert run("aoai-account-outbound-restricted", props) == []
+    assert len(run("aoai-outbound-fqdn-allow-list", props)) == 2
 
 
 def test_unapproved_kind_and_sku_are_reported() -> None:
@@ -179,3 +181,45 @@ def test_allowed_kinds_are_configurable() -> None:
     props["kind"] = "AIServices"
     assert run("aoai-account-kind-sku", props) == []
     assert run("aoai-account-kind-sku", props, allowedKinds=["OpenAI"]) != []
+
+
+# --- aoai-outbound-fqdn-allow-list ---
+
+def fqdns(entries: object, **config: Any) -> list[str]:
+    return run("aoai-outbound-fqdn-allow-list", account(allowedFqdnList=entries), **config)
+
+
+def test_no_hosts_pass_and_an_empty_approved_list_means_no_outbound_at_all() -> None:
+    assert fqdns([]) == []
+    (message,) = fqdns(["contoso.blob.core.windows.net"])
+    assert message == ("Remove 'contoso.blob.core.windows.net' from properties.allowedFqdnList on Azure OpenAI "
+                       "account 'prod-openai-account': 'contoso.blob.core.windows.net' is not allowed: "
+                       "approvedFqdnSuffixes is empty, so the account may call no host. The account may send data "
+                       "only to hosts under the reviewed approvedFqdnSuffixes.")
+
+
+def test_hosts_and_narrow_wildcards_under_an_approved_suffix_pass() -> None:
+    approved = ["contoso.com", "contosodata.blob.core.windows.net"]
+    assert fqdns(["search.contoso.com", "*.ai.contoso.com", "contosodata.blob.core.windows.net"],
+                 approvedFqdnSuffixes=approved) == []
+
+
+@pytest.mark.parametrize(("entry", "reason"), [
+    ("*", "a bare or embedded '*' allows anything"),
+    ("api.*.com", "a bare or embedded '*' allows anything"),
+    ("*.com", "is a broad wildcard"),
+    ("*.windows.net", "is a broad wildcard"),
+    ("*.blob.core.windows.net", "is a broad wildcard"),
+    ("evilcontoso.com", "is not under an approved suffix"),
+    ("contoso.com.evil.io", "is not under an approved suffix"),
+])
+def test_bare_and_broad_wildcards_and_lookalike_hosts_are_refused(entry: str, reason: str) -> None:
+    (message,) = fqdns([entry], approvedFqdnSuffixes=["contoso.com", "windows.net"])
+    assert message.startswith(f"Remove '{entry}' from properties.allowedFqdnList") and reason in message
+
+
+def test_a_malformed_fqdn_list_is_refused_not_read_as_empty() -> None:
+    (message,) = fqdns({"host": "contoso.com"})
+    assert message.startswith("Set properties.allowedFqdnList on Azure OpenAI account 'prod-openai-account' to a list")
+    (message,) = fqdns([{"host": "contoso.com"}], approvedFqdnSuffixes=["contoso.com"])
+    assert "is not a host name" in message

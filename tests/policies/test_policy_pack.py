@@ -33,13 +33,13 @@ DEV_LEVELS = {"aoai-no-user-principals": EnforcementLevel.ADVISORY,
               "aoai-delete-locks": EnforcementLevel.DISABLED}
 
 
-def test_the_pack_has_37_uniquely_named_policies_over_ten_concerns() -> None:
+def test_the_pack_has_60_uniquely_named_policies_over_twelve_concerns() -> None:
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 37
+    assert len(names) == len(set(names)) == 60
     assert all(re.fullmatch(r"aoai(-[a-z0-9]+)+", n) for n in names), names
     assert {POLICY_METADATA[n].concern for n in names} == {
         "account", "private-access", "encryption", "residency", "deployments", "access", "monitoring", "protection",
-        "tagging", "guardrails"}
+        "tagging", "guardrails", "governance", "network"}
     assert set(POLICY_METADATA) == set(names)
 
 

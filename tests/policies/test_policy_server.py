@@ -135,7 +135,8 @@ def test_a_public_account_is_a_mandatory_violation_over_grpc(analyzer: analyzer_
 
 def test_the_stack_config_sets_the_level_a_user_assignment_is_reported_at(
         analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
-    assignment = {"principalType": "User", "principalId": "u", "scope": "/subscriptions/s",
+    assignment = {"principalType": "User", "principalId": "0f0e0d0c-0b0a-4909-8807-060504030201",
+                  "scope": "/subscriptions/s",
                   "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/"
                                       "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"}
     levels = {}

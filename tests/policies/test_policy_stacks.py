@@ -61,7 +61,9 @@ def test_dev_under_the_prod_config_fails_exactly_where_dev_is_relaxed(program_gr
         # dev's guardrails audit: the nine built-ins that offer Deny are assigned with Audit; no on-call to page
         # (no change alerts, vault audit alert or key near-expiry alert); prod owns the Defender plan.
         "aoai-guardrail-assignments": 9, "aoai-change-alerts": 2, "aoai-key-expiry-alert": 1,
-        "aoai-defender-for-ai": 1}
+        "aoai-defender-for-ai": 1,
+        # dev's resources say environment 'dev', prod's config expects 'prod'; dev grants OpenAI Contributor.
+        "aoai-environment-tag": 24, "aoai-role-assignment-scope": 1}
 
 
 def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() -> None:
@@ -100,14 +102,14 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "software key": ({"keyVault": prod_setting("keyVault", keyType="RSA", sku="standard")},
                      {"aoai-cmk-key-strength": 2}),
     "rotation every 400 days": ({"keyVault": prod_setting("keyVault", rotateAfter="P400D", keyLifetime="P2Y")},
-                                {"aoai-cmk-key-strength": 2}),
+                                {"aoai-cmk-key-strength": 2, "aoai-key-lifetime": 2}),
     # The settings refuse a CMK Deny over an unencrypted account, so the variant lowers that guardrail to audit,
-    # which the prod config refuses in turn.
+    # which the prod config refuses in turn. The identity still holds the encryption role, though no account uses it.
     "no customer-managed key": ({"keyVault": prod_setting("keyVault", customerManagedKey=False),
                                  "guardrails": prod_setting("guardrails", controls={
                                      "accountCustomerManagedKey": "audit"})},
                                 {"aoai-account-cmk": 2, "aoai-account-managed-identity": 2,
-                                 "aoai-guardrail-assignments": 2}),
+                                 "aoai-guardrail-assignments": 2, "aoai-key-vault-management-roles": 2}),
     "trusted services past the firewall": ({"account": prod_setting("account", trustedServicesBypass=True)},
                                            {"aoai-account-network-acls-deny": 2}),
     "automatic model upgrades": ({"deployments": _deployments(d1={"versionUpgradeOption":
@@ -142,8 +144,10 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
                          "Microsoft.OperationalInsights/workspaces/log-soc-swc",
         "francecentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
                          "Microsoft.OperationalInsights/workspaces/log-soc-frc"})},
-        # The Activity Log follows the primary region's workspace there too.
-        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4, "aoai-activity-log-routed": 1}),
+        # The Activity Log follows the primary region's workspace there too; the Log Analytics Reader grant then lands
+        # on a workspace outside the stack's own scopes.
+        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4, "aoai-activity-log-routed": 1,
+         "aoai-role-assignment-scope": 2}),
 }
 
 
@@ -210,7 +214,7 @@ def _logs_abroad(g: Any) -> None:
 
 GRAPH_VARIANTS: dict[str, tuple[Callable[[Any], None], dict[str, int]]] = {
     "a Global deployment SKU": (_global_sku, {"aoai-deployment-sku-residency": 1}),
-    "an Owner assignment": (_owner, {"aoai-no-privileged-roles": 1}),
+    "an Owner assignment": (_owner, {"aoai-no-privileged-roles": 1, "aoai-role-assignment-scope": 1}),
     "public network access": (lambda g: edit(g, "aoai-prod-swc-openai-account", lambda p: p["properties"].update(
         publicNetworkAccess="Enabled")), {"aoai-account-public-network-disabled": 1}),
     "API keys enabled": (lambda g: edit(g, "aoai-prod-frc-openai-account", lambda p: p["properties"].update(
@@ -221,7 +225,8 @@ GRAPH_VARIANTS: dict[str, tuple[Callable[[Any], None], dict[str, int]]] = {
     "no vault diagnostics": (lambda g: drop(g, "aoai-prod-frc-cmk-diagnostics"), {"aoai-diagnostic-settings": 1}),
     "no purge protection": (lambda g: edit(g, "aoai-prod-swc-cmk-vault", lambda p: p["properties"].update(
         enablePurgeProtection=False)), {"aoai-key-vault-protection": 1}),
-    "the key role on the subscription": (_key_role_on_subscription, {"aoai-cmk-key-access": 2}),
+    "the key role on the subscription": (_key_role_on_subscription, {
+        "aoai-cmk-key-access": 2, "aoai-role-assignment-scope": 1, "aoai-cmk-identity-single-grant": 1}),
     "no content filter": (lambda g: drop(g, "aoai-prod-swc-openai-filter-default"),
                           {"aoai-deployment-content-filter": 5}),
     "logs sent abroad": (_logs_abroad, {"aoai-diagnostics-same-region": 1}),
@@ -247,3 +252,19 @@ def test_prod_graph_edits_the_settings_would_refuse_are_caught(program_graphs: C
     graph = copy.deepcopy(program_graphs("prod"))
     change(graph)
     assert counts(evaluate(graph, pack_config("prod"))) == expected
+
+
+def test_a_break_glass_group_listed_in_the_policy_config_may_hold_crypto_officer_in_prod() -> None:
+    """The documented path for Key Vault data-plane work (docs/key-rotation.md): the grant passes only once the
+    group is a reviewed break-glass principal, and only while it holds no role on the account."""
+    officers = "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+    access = [*prod_setting("access"), {"principalId": officers, "principalType": "Group",
+                                        "role": "Key Vault Crypto Officer", "scope": "keyVault"}]
+    graph = run_program("prod", config_overrides={"access": access})
+    assert counts(evaluate(graph, pack_config("prod"))) == {"aoai-key-vault-management-roles": 2}
+    config = copy.deepcopy(pack_config("prod"))
+    config["aoai-key-vault-management-roles"]["breakGlassPrincipalIds"] = [officers]
+    assert counts(evaluate(graph, config)) == {}
+    with_use = run_program("prod", config_overrides={"access": [*access, {
+        "principalId": officers, "principalType": "Group", "role": "Cognitive Services OpenAI User"}]})
+    assert counts(evaluate(with_use, config)) == {"aoai-role-separation-of-duties": 2}
