@@ -205,5 +205,9 @@ def _check_spillover(r: Reader, deployments: Sequence[DeploymentSettings]) -> No
         elif missing := [loc for loc in d.regions if loc not in target.regions]:
             r.problem(key, d.spillover, f"a deployment present in {', '.join(d.regions)}",
                       f"is missing in {', '.join(missing)}")
-        elif target.model != d.model:
-            r.problem(key, d.spillover, f"a deployment of {d.model}", f"serves another model ({target.model})")
+        elif (target.model, target.version) != (d.model, d.version):
+            # The Foundry portal offers as spillover targets only standard deployments of the same model and version
+            # on the same resource; the spillover page (ms.date 2026-03-04) says "standard deployment" only. The
+            # stricter reading keeps callers on one model whichever deployment answers.
+            r.problem(key, d.spillover, f"a deployment of {d.model} {d.version}",
+                      f"serves {target.model} {target.version}")

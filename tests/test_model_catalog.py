@@ -183,7 +183,7 @@ def test_a_provisioned_deployment_spills_over_to_a_standard_one_first_in_creatio
     ({"sku": "ProvisionedManaged", "capacity": 100, "spilloverTo": "chat-paygo"},
      {"sku": "ProvisionedManaged", "capacity": 100}, "is on ProvisionedManaged"),
     ({"sku": "ProvisionedManaged", "capacity": 100, "spilloverTo": "chat-paygo"},
-     {"model": "text-embedding-3-large", "version": "1"}, "serves another model (text-embedding-3-large)"),
+     {"model": "text-embedding-3-large", "version": "1"}, "serves text-embedding-3-large 1"),
 ])
 def test_spillover_targets_are_checked(catalog: Any, extra: dict[str, Any], target: dict[str, Any],
                                        text: str) -> None:
@@ -193,6 +193,16 @@ def test_spillover_targets_are_checked(catalog: Any, extra: dict[str, Any], targ
         {"name": "chat-paygo", "model": "gpt-4.1", "version": "2025-04-14", "capacity": 50,
          "regions": ["swedencentral"], **target}), catalog)
     assert any(p.startswith("deployments[0].spilloverTo:") and text in p for p in found), found
+
+
+def test_spillover_target_must_serve_the_same_model_version(catalog: Any) -> None:
+    found = problems(raw_with(
+        {"name": "chat", "model": "gpt-4o", "version": "2024-08-06", "sku": "Standard", "capacity": 10,
+         "regions": ["swedencentral"]},
+        {"name": "chat-ptu", "model": "gpt-4.1", "version": "2025-04-14", "sku": "ProvisionedManaged",
+         "capacity": 100, "regions": ["swedencentral"], "spilloverTo": "chat"}), catalog)
+    assert "deployments[1].spilloverTo: 'chat' serves gpt-4o 2024-08-06 (allowed: a deployment of gpt-4.1 2025-04-14)" \
+        in found
 
 
 def test_spillover_target_must_exist_in_every_region_of_the_provisioned_deployment(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("capacity off the PTU step", "deployments.0.capacity", 52, "deployments[0].capacity: 52 is not a multiple of the step 5 (allowed: from 15 to 100000 in steps of 5 PTUs for gpt-5.1 2025-11-13 on DataZoneProvisionedManaged in swedencentral"),
     ("capacity below the PTU minimum", "deployments.0.capacity", 10, "deployments[0].capacity: 10 is below the minimum of 15"),
     ("spillover to a regional SKU", "deployments.1.sku", "Standard", "deployments[1].sku: 'Standard' is not offered"),
-    ("spillover to itself", "deployments.0.spilloverTo", "gpt-4.1", "deployments[0].spilloverTo: 'gpt-4.1' serves another model (gpt-4.1)"),
+    ("spillover to itself", "deployments.0.spilloverTo", "gpt-4.1", "deployments[0].spilloverTo: 'gpt-4.1' serves gpt-4.1 2025-04-14 (allowed: a deployment of gpt-5.1 2025-11-13)"),
     ("data-zone SKU outside a data zone", "regions.1.location", "uksouth", "regions[1].location: 'uksouth' breaks data residency"),
     ("deprecated RAI mode", "contentFilters.default.mode", "Deferred", "contentFilters.default.mode: 'Deferred' is superseded by 'Asynchronous_filter' in API 2025-06-01 (allowed: one of Default, Asynchronous_filter)"),
     ("undocumented RAI mode", "contentFilters.default.mode", "Blocking", "contentFilters.default.mode: 'Blocking' is in the API's enum but documented nowhere by Microsoft"),
