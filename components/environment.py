@@ -13,11 +13,11 @@ from settings.model import RegionSettings, Settings
 
 from .access import Access, AccessArgs
 from .guardrails import KeyExpiryAlertSpec, RegionGuardrailTarget
-from .keyvault import CustomerManagedKey, CustomerManagedKeyArgs
+from .keyvault import CustomerManagedKey, CustomerManagedKeyArgs, key_reader_grant
 from .monitoring import Alerts, AlertsArgs, Monitoring, MonitoringArgs
 from .network import Network, NetworkArgs, PrivateDnsZones, PrivateDnsZonesArgs
-from .openai import CustomerManagedKeyRef, OpenAIAccount, OpenAIAccountArgs
-from .shared import DiagnosticsSpec
+from .openai import OpenAIAccount, OpenAIAccountArgs
+from .shared import DiagnosticsSpec, ManagedIdentitiesSpec, assign_role
 
 
 def shared_dns_zones(settings: Settings) -> PrivateDnsZones:
@@ -77,29 +77,45 @@ class RegionalEnvironment(pulumi.ComponentResource):
                 action_group_id=monitoring.action_group_id, severity=s.guardrails.key_expiry_severity,
                 resource_group_name=group.name, location=region.location, topic_name=f"evgt-{s.vault_name(region)}",
                 tags=tags)
+        kv = s.key_vault
+        user_assigned = kv.identity == "userAssigned"
         cmk = CustomerManagedKey(f"{name}-cmk", CustomerManagedKeyArgs(
             vault_name=s.vault_name(region), base_name=base, location=region.location,
             resource_group_name=group.name, tenant_id=args.tenant_id, subscription_id=args.subscription_id,
-            settings=s.key_vault,
             subnet_id=net.subnet_id, vault_dns_zone_id=args.zones.zone_ids["vault"],
-            workspace_id=monitoring.workspace_id, protect=protect, locks=locks, tags=tags,
-            key_expiry_alert=expiry_alert), opts=child)
+            workspace_id=monitoring.workspace_id, vault_sku=kv.sku, key_type=kv.key_type, key_size=kv.key_size,
+            rotate_after=kv.rotate_after, key_lifetime=kv.key_lifetime, notify_before=kv.notify_before,
+            key_expires_epoch=kv.key_expires_epoch, soft_delete_retention_days=kv.soft_delete_retention_days,
+            rbac_propagation_delay=kv.rbac_propagation_delay, user_assigned_identity=user_assigned,
+            protect=protect, locks=locks, tags=tags, key_expiry_alert=expiry_alert), opts=child)
+        # The key encrypts the account in this run with a user-assigned identity, or at step 2 of the system-assigned
+        # enablement (the account's identity was granted the key by step 1).
+        key = cmk.customer_managed_key if kv.encrypts_account else None
+        uses_key_identity = key is not None and key.user_assigned_identity_resource_id is not None
         categories = s.monitoring.account_log_categories
         account = OpenAIAccount(f"{name}-openai", OpenAIAccountArgs(
-            account_name=base, location=region.location, resource_group_name=group.name, settings=s.account,
-            deployments=s.deployments_in(region.location), content_filters=s.content_filters, subnet_id=net.subnet_id,
-            dns_zone_ids=args.zones.zone_ids,
+            account_name=base, location=region.location, resource_group_name=group.name, kind=s.account.kind,
+            sku=s.account.sku, allowed_fqdns=s.account.allowed_fqdns, network_bypass=s.account.network_bypass,
+            restore=s.account.restore, deployments=s.deployments_in(region.location),
+            content_filters=s.content_filters, subnet_id=net.subnet_id, dns_zone_ids=args.zones.zone_ids,
             diagnostics=DiagnosticsSpec(
                 monitoring.workspace_id,
                 categories=tuple(c for c in categories if c not in LOG_CATEGORY_GROUPS),
                 category_groups=tuple(c for c in categories if c in LOG_CATEGORY_GROUPS)),
-            key=CustomerManagedKeyRef(cmk.vault_uri, cmk.key_name, cmk.key_version, cmk.identity_id,
-                                      cmk.identity_client_id, cmk.key_access) if s.key_vault.encrypts_account
-            else None,
-            protect=protect, locks=locks, tags=tags), opts=child)
-        if s.key_vault.customer_managed_key and s.key_vault.identity == "systemAssigned":
+            # Its own identity unless the key's user-assigned identity reads the key (the account then carries that).
+            managed_identities=ManagedIdentitiesSpec(system_assigned=not uses_key_identity),
+            customer_managed_key=key, protect=protect, locks=locks, tags=tags),
+            # Azure validates the identity's access to the key when the account is written: the grant, and the wait
+            # for it to reach Key Vault, come first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cmk.key_access if uses_key_identity else []))
+        if kv.customer_managed_key and not user_assigned:
             # Two-step enablement: the grant follows the account (whose identity it names); it cannot precede it.
-            cmk.grant(account.principal_id, "account-identity", "account-key-access")
+            assign_role(
+                f"{name}-cmk-account-key-access", cmk.key_id, cmk.key_scope_key,
+                key_reader_grant(account.principal_id, f"{base}/account-identity"), args.subscription_id,
+                parent=self,
+                # Created under the key component before the composition made it: the alias keeps that resource.
+                aliases=[pulumi.Alias(parent=cmk)])
         if s.access:
             Access(f"{name}-access", AccessArgs(
                 grants=s.access,
@@ -109,16 +125,23 @@ class RegionalEnvironment(pulumi.ComponentResource):
                 subscription_id=args.subscription_id),
                 opts=child)
         if s.monitoring.alerts.enabled and monitoring.action_group_id is not None:
+            alerts = s.monitoring.alerts
             Alerts(f"{name}-alerts", AlertsArgs(
                 base_name=base, resource_group_name=group.name, account_id=account.account_id,
-                action_group_id=monitoring.action_group_id, settings=s.monitoring.alerts,
+                action_group_id=monitoring.action_group_id, frequency=alerts.frequency, window=alerts.window,
+                requests_metric=alerts.requests_metric, latency_metric=alerts.latency_metric,
+                server_error_status_codes=alerts.server_error_status_codes,
+                throttled_requests_threshold=alerts.throttled_requests_threshold,
+                server_errors_threshold=alerts.server_errors_threshold,
+                latency_ms_threshold=alerts.latency_ms_threshold,
+                provisioned_utilization_percent=alerts.provisioned_utilization_percent,
                 provisioned_deployments=tuple(d.name for d in s.deployments_in(region.location)
                                               if d.sku in PROVISIONED_SKUS),
                 tags=tags), opts=child)
 
         key_reader: pulumi.Input[str] | None = None
-        if s.key_vault.customer_managed_key:
-            key_reader = (account.principal_id if s.key_vault.identity == "systemAssigned"
+        if kv.customer_managed_key:
+            key_reader = (account.principal_id if not user_assigned
                           else cmk.identity_principal_id)
         self.guardrail_target = RegionGuardrailTarget(
             location=region.location, code=region.code, base_name=base, resource_group_name=group.name,

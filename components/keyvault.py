@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumiverse_time as time
-from pulumi_azure_native import authorization, keyvault, managedidentity
+from pulumi_azure_native import keyvault, managedidentity
 
 from settings.catalog import CMK_ROLE
-from settings.model import KeyVaultSettings
 
 from .guardrails import KeyExpiryAlertSpec, key_expiry_alert
 from .shared import (
+    CustomerManagedKeySpec,
     DiagnosticsSpec,
     PrivateEndpointSpec,
     RoleGrant,
@@ -29,7 +29,8 @@ KEY_NAME = "aoai-cmk"
 
 @dataclass(frozen=True)
 class CustomerManagedKeyArgs:
-    """What the vault and key need: names, tenant, the key settings, and where endpoint, DNS and logs go."""
+    """The vault and key: names, tenant, SKU, key type, rotation and expiry, the identity to create, and where the
+    private endpoint, DNS and audit logs go."""
 
     vault_name: str
     base_name: str
@@ -37,10 +38,28 @@ class CustomerManagedKeyArgs:
     resource_group_name: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
-    settings: KeyVaultSettings
     subnet_id: pulumi.Input[str]
     vault_dns_zone_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
+    # "standard" or "premium" (HSM-backed keys need premium).
+    vault_sku: str
+    # "RSA" or "RSA-HSM", and its size in bits.
+    key_type: str
+    key_size: int
+    # ISO 8601 durations of the rotation policy: a new version after `rotate_after`, each version expiring after
+    # `key_lifetime`, a near-expiry event `notify_before` its expiry.
+    rotate_after: str
+    key_lifetime: str
+    notify_before: str
+    # The first version's expiry, in seconds since the epoch (later versions take the rotation policy's).
+    key_expires_epoch: int
+    soft_delete_retention_days: int
+    # How long to wait after granting the identity the key, before anything uses it ("" for no wait): a Go duration
+    # such as "2m" (the time provider's Sleep).
+    rbac_propagation_delay: str
+    # Create the user-assigned identity that reads the key (and grant it the key); False when the account's own
+    # system-assigned identity reads it, granted by the composition once the account exists.
+    user_assigned_identity: bool = True
     protect: bool = False
     locks: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -74,22 +93,26 @@ class CustomerManagedKey(pulumi.ComponentResource):
     """The identity's client id, which the account's encryption block names."""
     identity_principal_id: pulumi.Output[str] | None
     """The identity's principal (object) id."""
+    key_scope_key: str
+    """Stable text naming the key in role assignment GUIDs (`<vault>/keys/<key>`), known before Azure returns ids."""
     key_access: list[pulumi.Resource]
-    """What the account must wait for (user-assigned identity): the identity's role assignment on the key, and the
-    wait for it to propagate; empty with a system-assigned identity."""
+    """What a resource encrypted through the user-assigned identity waits for (`depends_on`): the identity's role
+    assignment on the key, and the wait for it to propagate; empty without a user-assigned identity."""
+    customer_managed_key: CustomerManagedKeySpec
+    """The key as a resource encrypted with it names it: vault URI, key, pinned version, and the user-assigned
+    identity that reads it (none when the resource's own identity does)."""
 
     def __init__(self, name: str, args: CustomerManagedKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:keyvault:CustomerManagedKey", name, None, opts)
-        s = args.settings
         vault = keyvault.Vault(
             f"{name}-vault", vault_name=args.vault_name, resource_group_name=args.resource_group_name,
             location=args.location, tags=dict(args.tags),
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(s.sku)),
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(args.vault_sku)),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
-                soft_delete_retention_in_days=s.soft_delete_retention_days,
+                soft_delete_retention_in_days=args.soft_delete_retention_days,
                 enable_purge_protection=True,
                 enabled_for_deployment=False,
                 enabled_for_disk_encryption=False,
@@ -107,37 +130,40 @@ class CustomerManagedKey(pulumi.ComponentResource):
             f"{name}-key", key_name=KEY_NAME, vault_name=vault.name, resource_group_name=args.resource_group_name,
             tags=dict(args.tags),
             properties=keyvault.KeyPropertiesArgs(
-                kty=s.key_type,
-                key_size=s.key_size,
+                kty=args.key_type,
+                key_size=args.key_size,
                 key_ops=["wrapKey", "unwrapKey"],
-                attributes=keyvault.KeyAttributesArgs(enabled=True, expires=s.key_expires_epoch),
+                attributes=keyvault.KeyAttributesArgs(enabled=True, expires=args.key_expires_epoch),
                 rotation_policy=keyvault.RotationPolicyArgs(
-                    attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time=s.key_lifetime),
+                    attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time=args.key_lifetime),
                     lifetime_actions=[
-                        keyvault.LifetimeActionArgs(trigger=keyvault.TriggerArgs(time_after_create=s.rotate_after),
+                        keyvault.LifetimeActionArgs(trigger=keyvault.TriggerArgs(time_after_create=args.rotate_after),
                                                     action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE)),
-                        keyvault.LifetimeActionArgs(trigger=keyvault.TriggerArgs(time_before_expiry=s.notify_before),
+                        keyvault.LifetimeActionArgs(trigger=keyvault.TriggerArgs(time_before_expiry=args.notify_before),
                                                     action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.NOTIFY)),
                     ],
                 ),
             ),
             opts=data_opts(self, args.protect, [expiry_alert] if expiry_alert is not None else None))
-        self._name, self._key, self._args = name, key, args
+        self.key_scope_key = f"{args.vault_name}/keys/{KEY_NAME}"
         self.key_access = []
         self.identity_id = self.identity_client_id = self.identity_principal_id = None
-        if s.identity == "userAssigned":
+        if args.user_assigned_identity:
             identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity", resource_name_=f"id-{args.base_name}-cmk",
                 resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self))
-            grant = self.grant(identity.principal_id, "identity", "key-access")
+            grant = assign_role(
+                f"{name}-key-access", key.id, self.key_scope_key, key_reader_grant(identity.principal_id,
+                                                                                  f"{args.base_name}/identity"),
+                args.subscription_id, parent=self)
             self.key_access = [grant]
-            if s.rbac_propagation_delay:
+            if args.rbac_propagation_delay:
                 # Azure checks the identity's access to the key when the account is written, and a new role
                 # assignment can take minutes to reach Key Vault (Microsoft Learn "Troubleshoot Azure RBAC": up to
                 # 10 minutes). The wait runs once, when the assignment is created or replaced, never on later runs.
                 self.key_access.append(time.Sleep(
-                    f"{name}-rbac-propagation", create_duration=s.rbac_propagation_delay,
+                    f"{name}-rbac-propagation", create_duration=args.rbac_propagation_delay,
                     triggers={"roleAssignmentId": grant.id},
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[grant])))
             self.identity_id = identity.id
@@ -160,18 +186,18 @@ class CustomerManagedKey(pulumi.ComponentResource):
         self.key_name = key.name
         self.key_uri_with_version = key.key_uri_with_version
         self.key_version = key.key_uri_with_version.apply(lambda uri: uri.rstrip("/").split("/")[-1])
+        self.customer_managed_key = CustomerManagedKeySpec(
+            key_vault_uri=self.vault_uri, key_name=self.key_name, key_version=self.key_version,
+            user_assigned_identity_resource_id=self.identity_id,
+            user_assigned_identity_client_id=self.identity_client_id)
         self.register_outputs({
             "vaultId": self.vault_id, "vaultUri": self.vault_uri, "keyId": self.key_id,
             "keyUriWithVersion": self.key_uri_with_version, "identityId": self.identity_id,
         })
 
-    def grant(self, principal_id: pulumi.Input[str], principal_key: str, suffix: str) -> authorization.RoleAssignment:
-        """Key Vault Crypto Service Encryption User on this key for `principal_id` (scoped to the key, not the vault:
-        the principal can wrap and unwrap this key and nothing else). The environment calls it for an account's
-        system-assigned identity, which exists only once the account does."""
-        args = self._args
-        return assign_role(
-            f"{self._name}-{suffix}", self._key.id, f"{args.vault_name}/keys/{KEY_NAME}",
-            RoleGrant(principal_id, "ServicePrincipal", CMK_ROLE, f"{args.base_name}/{principal_key}",
-                      "Azure OpenAI account reads its customer-managed key"),
-            args.subscription_id, parent=self)
+
+def key_reader_grant(principal_id: pulumi.Input[str], principal_key: str) -> RoleGrant:
+    """Key Vault Crypto Service Encryption User for the principal that reads the key, to be assigned on the key
+    itself, not the vault: it can wrap and unwrap this key and nothing else."""
+    return RoleGrant(principal_id, "ServicePrincipal", CMK_ROLE, principal_key,
+                     "Azure OpenAI account reads its customer-managed key")

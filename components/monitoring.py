@@ -14,7 +14,6 @@ from settings.catalog import (
     THROTTLED_STATUS_CODE,
     TIME_TO_RESPONSE_METRIC,
 )
-from settings.model import AlertSettings
 
 from .shared import data_opts, delete_lock
 
@@ -78,13 +77,25 @@ class Monitoring(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class AlertsArgs:
-    """The account to watch, its provisioned deployments, the thresholds, and the action group to notify."""
+    """The account to watch, its provisioned deployments, the metrics and thresholds, and the action group to
+    notify."""
 
     base_name: str
     resource_group_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     action_group_id: pulumi.Input[str]
-    settings: AlertSettings
+    # How often each rule is evaluated, and over which window (ISO 8601 durations, e.g. PT1M and PT5M).
+    frequency: str
+    window: str
+    # Metric names (settings/catalog.py names their source) and the 5xx status codes counted as server errors.
+    requests_metric: str
+    latency_metric: str
+    server_error_status_codes: Sequence[str]
+    # Throttled (429) and server-error requests per window, average milliseconds to response, PTU utilization %.
+    throttled_requests_threshold: int
+    server_errors_threshold: int
+    latency_ms_threshold: int
+    provisioned_utilization_percent: int
     provisioned_deployments: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -104,23 +115,22 @@ def alert_rules(args: AlertsArgs) -> list[_Rule]:
     """The rules for one account. Metric names and dimensions: settings/catalog.py (Microsoft's supported-metrics
     page); the legacy ServerErrors metric is marked "Do not use for Azure OpenAI service" there, so server errors are
     AzureOpenAIRequests filtered on 5xx status codes."""
-    s = args.settings
     rules = [
         _Rule("throttling", "Requests throttled with HTTP 429: quota or PTU capacity exhausted", 2,
-              s.requests_metric, REQUESTS_METRIC.aggregation, s.throttled_requests_threshold,
+              args.requests_metric, REQUESTS_METRIC.aggregation, args.throttled_requests_threshold,
               (("StatusCode", (THROTTLED_STATUS_CODE,)),)),
         _Rule("server-errors", "Requests Azure OpenAI answered with a server error (HTTP 5xx)", 1,
-              s.requests_metric, REQUESTS_METRIC.aggregation, s.server_errors_threshold,
-              (("StatusCode", s.server_error_status_codes),)),
+              args.requests_metric, REQUESTS_METRIC.aggregation, args.server_errors_threshold,
+              (("StatusCode", tuple(args.server_error_status_codes)),)),
         _Rule("latency", "Average time to response above the threshold (milliseconds)", 3,
-              s.latency_metric, TIME_TO_RESPONSE_METRIC.aggregation, s.latency_ms_threshold),
+              args.latency_metric, TIME_TO_RESPONSE_METRIC.aggregation, args.latency_ms_threshold),
     ]
     if args.provisioned_deployments:
         rules.append(_Rule(
             "ptu-utilization", "Provisioned throughput utilization above the threshold (percent): requests beyond "
             "it spill over to the pay-per-token deployment or are throttled", 2,
             PROVISIONED_UTILIZATION_METRIC.name, PROVISIONED_UTILIZATION_METRIC.aggregation,
-            s.provisioned_utilization_percent,
+            args.provisioned_utilization_percent,
             (("ModelDeploymentName", tuple(args.provisioned_deployments)),)))
     return rules
 
@@ -131,14 +141,13 @@ class Alerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:monitoring:Alerts", name, None, opts)
-        s = args.settings
         self.alert_ids: dict[str, pulumi.Output[str]] = {}
         for rule in alert_rules(args):
             alert = monitor.MetricAlert(
                 f"{name}-{rule.key}", rule_name=f"alert-{args.base_name}-{rule.key}",
                 resource_group_name=args.resource_group_name, location="global", description=rule.description,
-                severity=rule.severity, enabled=True, scopes=[args.account_id], evaluation_frequency=s.frequency,
-                window_size=s.window, auto_mitigate=True, tags=dict(args.tags),
+                severity=rule.severity, enabled=True, scopes=[args.account_id], evaluation_frequency=args.frequency,
+                window_size=args.window, auto_mitigate=True, tags=dict(args.tags),
                 # The criteria are a union type: only the Args class tells the SDK to send `odata.type`/`allOf`.
                 criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
                     odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",

@@ -9,10 +9,12 @@ import pulumi
 from pulumi_azure_native import cognitiveservices
 
 from settings.catalog import ACCOUNT_ZONE_KEYS, CONTENT_FILTER_CATEGORIES
-from settings.model import AccountSettings, ContentFilterSettings, DeploymentSettings
+from settings.model import ContentFilterSettings, DeploymentSettings
 
 from .shared import (
+    CustomerManagedKeySpec,
     DiagnosticsSpec,
+    ManagedIdentitiesSpec,
     PrivateEndpointSpec,
     data_opts,
     delete_lock,
@@ -25,36 +27,62 @@ _FILTER_NAMES = {"hate": "Hate", "sexual": "Sexual", "violence": "Violence", "se
 
 
 @dataclass(frozen=True)
-class CustomerManagedKeyRef:
-    """The key the account is encrypted with, and the user-assigned identity that may read it."""
-
-    vault_uri: pulumi.Input[str]
-    key_name: pulumi.Input[str]
-    key_version: pulumi.Input[str]
-    # The user-assigned identity that reads the key; all three None when the account's own (system-assigned)
-    # identity does, which was granted the key by an earlier `pulumi up` (step 1 of the two-step enablement).
-    identity_id: pulumi.Input[str] | None = None
-    identity_client_id: pulumi.Input[str] | None = None
-    key_access: Sequence[pulumi.Resource] = ()
-
-
-@dataclass(frozen=True)
 class OpenAIAccountArgs:
-    """The account's settings, its deployments and filters, its key, and where its endpoint and logs go."""
+    """The account's kind, SKU and network rules, its deployments and filters, its identities and key, and where its
+    endpoint and logs go."""
 
     account_name: str
     location: str
     resource_group_name: pulumi.Input[str]
-    settings: AccountSettings
+    kind: str
+    sku: str
     deployments: Sequence[DeploymentSettings]
     content_filters: Mapping[str, ContentFilterSettings]
     subnet_id: pulumi.Input[str]
     dns_zone_ids: Mapping[str, pulumi.Input[str]]
     diagnostics: DiagnosticsSpec
-    key: CustomerManagedKeyRef | None = None
+    # Hosts the account may call out to (restrictOutboundNetworkAccess is always on).
+    allowed_fqdns: Sequence[str] = ()
+    # "None", or "AzureServices" to let trusted Azure services past the network rules.
+    network_bypass: str = "None"
+    # Restore a soft-deleted account of the same name instead of creating one.
+    restore: bool = False
+    managed_identities: ManagedIdentitiesSpec = field(default_factory=ManagedIdentitiesSpec)
+    customer_managed_key: CustomerManagedKeySpec | None = None
     protect: bool = False
     locks: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def account_identity(identities: ManagedIdentitiesSpec,
+                     key: CustomerManagedKeySpec | None) -> cognitiveservices.IdentityArgs | None:
+    """The account's identity block: the identities asked for, plus the key's user-assigned identity, which the
+    account must carry to read its key (as AVM's account module adds it)."""
+    user_assigned = list(identities.user_assigned_resource_ids)
+    key_identity = key.user_assigned_identity_resource_id if key is not None else None
+    if key_identity is not None and key_identity not in user_assigned:
+        user_assigned.append(key_identity)
+    kind = cognitiveservices.ResourceIdentityType
+    if identities.system_assigned:
+        if not user_assigned:
+            return cognitiveservices.IdentityArgs(type=kind.SYSTEM_ASSIGNED)
+        return cognitiveservices.IdentityArgs(type=kind.SYSTEM_ASSIGNED_USER_ASSIGNED,
+                                              user_assigned_identities=user_assigned)
+    if user_assigned:
+        return cognitiveservices.IdentityArgs(type=kind.USER_ASSIGNED, user_assigned_identities=user_assigned)
+    return None
+
+
+def account_encryption(key: CustomerManagedKeySpec | None) -> cognitiveservices.EncryptionArgs | None:
+    """The encryption block: the pinned key version in the vault, read by the user-assigned identity named by its
+    client id (or, without one, by the account's system-assigned identity)."""
+    if key is None:
+        return None
+    return cognitiveservices.EncryptionArgs(
+        key_source="Microsoft.KeyVault",
+        key_vault_properties=cognitiveservices.KeyVaultPropertiesArgs(
+            key_vault_uri=key.key_vault_uri, key_name=key.key_name, key_version=key.key_version,
+            identity_client_id=key.user_assigned_identity_client_id))
 
 
 def content_filters(spec: ContentFilterSettings) -> list[cognitiveservices.RaiPolicyContentFilterArgs]:
@@ -97,37 +125,27 @@ class OpenAIAccount(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OpenAIAccountArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aoai:openai:OpenAIAccount", name, None, opts)
-        s = args.settings
-        key = args.key
-        identity = cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED)
-        encryption = None
-        if key is not None and key.identity_id is not None:
-            identity = cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.USER_ASSIGNED,
-                                                      user_assigned_identities=[key.identity_id])
-        if key is not None:
-            encryption = cognitiveservices.EncryptionArgs(
-                key_source="Microsoft.KeyVault",
-                key_vault_properties=cognitiveservices.KeyVaultPropertiesArgs(
-                    key_vault_uri=key.vault_uri, key_name=key.key_name, key_version=key.key_version,
-                    identity_client_id=key.identity_client_id))
         account = cognitiveservices.Account(
             f"{name}-account", account_name=args.account_name, resource_group_name=args.resource_group_name,
-            location=args.location, kind=s.kind, sku=cognitiveservices.SkuArgs(name=s.sku), identity=identity,
+            location=args.location, kind=args.kind, sku=cognitiveservices.SkuArgs(name=args.sku),
+            identity=account_identity(args.managed_identities, args.customer_managed_key),
             properties=cognitiveservices.AccountPropertiesArgs(
                 # Required for Entra ID tokens and private endpoints; global and immutable, so it is the account name.
                 custom_sub_domain_name=args.account_name,
                 public_network_access="Disabled",
                 network_acls=cognitiveservices.NetworkRuleSetArgs(
-                    default_action="Deny", bypass=s.network_bypass, ip_rules=[], virtual_network_rules=[]),
+                    default_action="Deny", bypass=args.network_bypass, ip_rules=[], virtual_network_rules=[]),
                 disable_local_auth=True,
                 restrict_outbound_network_access=True,
-                allowed_fqdn_list=list(s.allowed_fqdns),
-                encryption=encryption,
-                restore=True if s.restore else None,
+                allowed_fqdn_list=list(args.allowed_fqdns),
+                encryption=account_encryption(args.customer_managed_key),
+                restore=True if args.restore else None,
             ),
             tags=dict(args.tags),
-            # The identity's access to the key must exist before Azure validates the encryption block.
-            opts=data_opts(self, args.protect, list(key.key_access) if key is not None else []))
+            # A component's depends_on holds back its registration, not its children's: the account, which Azure
+            # validates against the key when it is written, waits itself for what the caller made this component
+            # wait for (the identity's access to the key), so the edge is on the resource that needs it.
+            opts=data_opts(self, args.protect, opts.depends_on if opts is not None else None))
 
         policies = {
             key: cognitiveservices.RaiPolicy(
@@ -160,7 +178,7 @@ class OpenAIAccount(pulumi.ComponentResource):
                     spillover_deployment_name=spillover),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after))
 
-        zone_keys = ACCOUNT_ZONE_KEYS[s.kind]
+        zone_keys = ACCOUNT_ZONE_KEYS[args.kind]
         private_endpoint(
             f"{name}-pe",
             PrivateEndpointSpec(account.id, "account", args.subnet_id, {k: args.dns_zone_ids[k] for k in zone_keys},

@@ -46,8 +46,11 @@ class RoleGrant:
 
 def assign_role(name: str, scope: pulumi.Input[str], scope_key: str, grant: RoleGrant,
                 subscription_id: pulumi.Input[str], parent: pulumi.Resource,
-                depends_on: Sequence[pulumi.Resource] = ()) -> authorization.RoleAssignment:
-    """Grant `grant.role` on `scope`; the assignment's GUID name comes from the scope, principal and role."""
+                depends_on: Sequence[pulumi.Resource] = (),
+                aliases: Sequence[pulumi.Alias] = ()) -> authorization.RoleAssignment:
+    """Grant `grant.role` on `scope`; the assignment's GUID name comes from the scope, principal and role.
+    `aliases` name where an existing assignment was registered before (another parent), so moving it in the code
+    does not delete and recreate it."""
     return authorization.RoleAssignment(
         name,
         role_assignment_name=deterministic_guid(scope_key, grant.principal_key, ROLE_IDS[grant.role]),
@@ -56,8 +59,43 @@ def assign_role(name: str, scope: pulumi.Input[str], scope_key: str, grant: Role
         principal_type=grant.principal_type,
         role_definition_id=role_definition_id(subscription_id, grant.role),
         description=grant.description or None,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), aliases=list(aliases) or None),
     )
+
+
+@dataclass(frozen=True)
+class ManagedIdentitiesSpec:
+    """Which managed identities a resource carries: AVM's `managedIdentityAllType` (avm/utl/types/avm-common-types/
+    main.bicep in Azure/bicep-registry-modules, read 2026-11-30), field for field."""
+
+    system_assigned: bool = False
+    user_assigned_resource_ids: Sequence[pulumi.Input[str]] = ()
+
+
+@dataclass(frozen=True)
+class CustomerManagedKeySpec:
+    """The Key Vault key a resource is encrypted with, and the user-assigned identity that reads it (None: the
+    resource's own system-assigned identity reads it).
+
+    AVM's `customerManagedKeyType` (avm-common-types), the type its Cognitive Services account module takes
+    (avm/res/cognitive-services/account/main.bicep, read 2026-11-30): keyName, keyVersion,
+    userAssignedIdentityResourceId. Two values differ, because AVM reads them through `existing` references
+    (a lookup by id) that a Pulumi program creating the vault and the identity in the same run cannot make: on a first
+    preview neither exists yet. So the spec carries the vault's URI where AVM carries keyVaultResourceId, and the
+    identity's client id beside its resource id (the values the account's encryption block takes). There is no
+    autoRotationEnabled: AVM uses the type without it for this resource, and the account pins a key version
+    (docs/key-rotation.md), so `key_version` is required.
+    """
+
+    key_vault_uri: pulumi.Input[str]
+    key_name: pulumi.Input[str]
+    key_version: pulumi.Input[str]
+    user_assigned_identity_resource_id: pulumi.Input[str] | None = None
+    user_assigned_identity_client_id: pulumi.Input[str] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.user_assigned_identity_resource_id is None) != (self.user_assigned_identity_client_id is None):
+            raise ValueError("a user-assigned identity needs both its resource id and its client id")
 
 
 @dataclass(frozen=True)
@@ -145,6 +183,7 @@ def delete_lock(name: str, scope: pulumi.Input[str], what: str, parent: pulumi.R
 
 
 def data_opts(parent: pulumi.Resource, protect: bool,
-              depends_on: Sequence[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+              depends_on: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None = None,
+              ) -> pulumi.ResourceOptions:
     """Options for a resource that holds data: `protect` from the stack, so `pulumi destroy` cannot remove it."""
-    return pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on or []))
+    return pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=depends_on)

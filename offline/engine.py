@@ -27,6 +27,8 @@ from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from settings import shapes
+
 from . import project_files
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -75,58 +77,6 @@ class Graph:
 
     def named(self, name: str) -> Resource:
         return next(r for r in self.resources if r.name == name)
-
-
-# ARM shapes per type token: (provider namespace path, the input naming the resource, parent segments).
-# Parent segments are (input key, ARM collection) pairs placed before the resource's own collection.
-_ARM: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
-    "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts", "accountName", ()),
-    "azure-native:cognitiveservices:Deployment": ("deployments", "deploymentName",
-                                                  (("accountName", "Microsoft.CognitiveServices/accounts"),)),
-    "azure-native:cognitiveservices:RaiPolicy": ("raiPolicies", "raiPolicyName",
-                                                 (("accountName", "Microsoft.CognitiveServices/accounts"),)),
-    "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName", ()),
-    "azure-native:keyvault:Key": ("keys", "keyName", (("vaultName", "Microsoft.KeyVault/vaults"),)),
-    "azure-native:managedidentity:UserAssignedIdentity": (
-        "Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName", ()),
-    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName", ()),
-    "azure-native:network:Subnet": ("subnets", "subnetName",
-                                    (("virtualNetworkName", "Microsoft.Network/virtualNetworks"),)),
-    "azure-native:network:NetworkSecurityGroup": ("Microsoft.Network/networkSecurityGroups",
-                                                  "networkSecurityGroupName", ()),
-    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName", ()),
-    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroups", "privateDnsZoneGroupName",
-                                                 (("privateEndpointName", "Microsoft.Network/privateEndpoints"),)),
-    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName", ()),
-    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinks", "virtualNetworkLinkName",
-                                                   (("privateZoneName", "Microsoft.Network/privateDnsZones"),)),
-    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName", ()),
-    "azure-native:insights:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
-    "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
-    "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName", ()),
-    "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName", ()),
-    "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName", ()),
-    "azure-native:eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics", "systemTopicName", ()),
-    "azure-native:eventgrid:SystemTopicEventSubscription": (
-        "eventSubscriptions", "eventSubscriptionName", (("systemTopicName", "Microsoft.EventGrid/systemTopics"),)),
-}
-# Extension resources live under the resource they apply to.
-_EXTENSIONS: dict[str, tuple[str, str, str]] = {
-    "azure-native:authorization:RoleAssignment": ("scope", "Microsoft.Authorization/roleAssignments",
-                                                  "roleAssignmentName"),
-    "azure-native:authorization:ManagementLockByScope": ("scope", "Microsoft.Authorization/locks", "lockName"),
-    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
-    "azure-native:authorization:PolicyAssignment": ("scope", "Microsoft.Authorization/policyAssignments",
-                                                    "policyAssignmentName"),
-    "azure-native:authorization:PolicyExemption": ("scope", "Microsoft.Authorization/policyExemptions",
-                                                   "policyExemptionName"),
-    # Defender plans take their scope as `subscriptions/<id>` (no leading slash: the REST path is /{scopeId}/...).
-    "azure-native:security:Pricing": ("scopeId", "Microsoft.Security/pricings", "pricingName"),
-}
-# Subscription-level resources: the deploying subscription's, named within it.
-_SUBSCRIPTION_LEVEL: dict[str, tuple[str, str]] = {
-    "azure-native:monitor:SubscriptionDiagnosticSetting": ("Microsoft.Insights/diagnosticSettings", "name"),
-}
 
 
 def _guid(*parts: str) -> str:
@@ -201,7 +151,7 @@ class AzureMocks(mocks.Mocks):
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
         if not args.custom:
             return "", {}
-        if args.typ == "time:index/sleep:Sleep":
+        if args.typ == shapes.SLEEP:
             # The time provider's id is "<createDuration>,<destroyDuration>"; its outputs are its inputs.
             return (f"{args.inputs.get('createDuration', '')},{args.inputs.get('destroyDuration', '')}"
                     if self.computed else ""), dict(args.inputs)
@@ -217,39 +167,25 @@ class AzureMocks(mocks.Mocks):
         return arm_id, as_outputs(args.typ, state)
 
     def arm_id(self, type_: str, logical_name: str, inputs: Mapping[str, Any]) -> str:
-        if type_ == "azure-native:resources:ResourceGroup":
-            return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', logical_name)}"
-        if type_ in _EXTENSIONS:
-            scope_key, collection, name_key = _EXTENSIONS[type_]
-            scope = str(inputs[scope_key])
-            scope = scope if scope.startswith("/") else f"/{scope}"  # Azure answers with the leading slash
-            return f"{scope}/providers/{collection}/{inputs.get(name_key, logical_name)}"
-        if type_ in _SUBSCRIPTION_LEVEL:
-            collection, name_key = _SUBSCRIPTION_LEVEL[type_]
-            return f"/subscriptions/{SUBSCRIPTION_ID}/providers/{collection}/{inputs.get(name_key, logical_name)}"
-        if type_ not in _ARM:
-            raise ValueError(f"offline engine: no ARM shape for {type_}; add it to offline/engine.py")
-        collection, name_key, parents = _ARM[type_]
-        path = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs['resourceGroupName']}/providers"
-        for parent_key, parent_collection in parents:
-            path += f"/{parent_collection}/{inputs[parent_key]}"
-        return f"{path}/{collection}/{inputs.get(name_key, logical_name)}"
+        if type_ not in shapes.SHAPES:
+            raise ValueError(f"offline engine: no ARM shape for {type_}; add its row to settings/shapes.py")
+        return shapes.SHAPES[type_].arm_id(SUBSCRIPTION_ID, inputs, logical_name)
 
     def _computed(self, type_: str, arm_id: str, state: dict[str, Any]) -> dict[str, Any]:
         name = state["name"]
-        if type_ == "azure-native:managedidentity:UserAssignedIdentity":
+        if type_ == shapes.USER_ASSIGNED_IDENTITY:
             return {"principalId": _guid("principal", arm_id), "clientId": _guid("client", arm_id),
                     "tenantId": TENANT_ID}
-        if type_ == "azure-native:keyvault:Vault":
+        if type_ == shapes.VAULT:
             props = dict(state.get("properties", {}))
             props["vaultUri"] = f"https://{name}.{self.suffixes['vault']}/"
             return {"properties": props}
-        if type_ == "azure-native:keyvault:Key":
+        if type_ == shapes.KEY:
             vault = arm_id.split("/vaults/")[1].split("/")[0]
             version = hashlib.sha256(arm_id.encode()).hexdigest()[:32]
             uri = f"https://{vault}.{self.suffixes['vault']}/keys/{name}"
             return {"keyUri": uri, "keyUriWithVersion": f"{uri}/{version}"}
-        if type_ == "azure-native:cognitiveservices:Account":
+        if type_ == shapes.ACCOUNT:
             props = dict(state.get("properties", {}))
             subdomain = props.get("customSubDomainName", name)
             host = self.suffixes["openai"] if state.get("kind") == "OpenAI" else self.suffixes["cognitiveservices"]
@@ -266,13 +202,13 @@ class AzureMocks(mocks.Mocks):
                 identity["principalId"] = _guid("principal", arm_id)
                 identity["tenantId"] = TENANT_ID
             return {"properties": props, "identity": identity}
-        if type_ == "azure-native:operationalinsights:Workspace":
+        if type_ == shapes.WORKSPACE:
             return {"customerId": _guid("workspace", arm_id)}
-        if type_ == "azure-native:eventgrid:SystemTopic":
+        if type_ == shapes.SYSTEM_TOPIC:
             return {"metricResourceId": _guid("topic", arm_id), "provisioningState": "Succeeded"}
-        if type_ == "azure-native:eventgrid:SystemTopicEventSubscription":
+        if type_ == shapes.SYSTEM_TOPIC_EVENT_SUBSCRIPTION:
             return {"provisioningState": "Succeeded"}
-        if type_ == "azure-native:security:Pricing":
+        if type_ == shapes.DEFENDER_PRICING:
             return {"resourcesCoverageStatus": "FullyCovered", "deprecated": False}
         return {}
 

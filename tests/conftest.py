@@ -1,17 +1,11 @@
-"""Shared fixtures: run the real program under the mock engine, once per stack and variation."""
+"""The program's graph for each stack, built once per test session under the mock engine and shared by every test
+that reads it (deep-copy one before changing it). `pyproject.toml` puts the project root on the path (`pythonpath`)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from offline.engine import Graph, run_program  # noqa: E402
+from offline.engine import Graph, run_program
 
 
 @pytest.fixture(scope="session")

@@ -16,18 +16,18 @@ import yaml
 
 from offline.cli import main
 from offline.engine import SUBSCRIPTION_ID, Graph, Resource, run_program
-from settings import SettingsError, parse_settings
+from settings import SettingsError, parse_settings, shapes
 from settings.policy_catalog import CATALOG_FILE, load_catalog, parse_catalog
 from tests.support import ROOT, stack_values
 
-ASSIGNMENT = "azure-native:authorization:PolicyAssignment"
-EXEMPTION = "azure-native:authorization:PolicyExemption"
-ACTIVITY_LOG = "azure-native:monitor:SubscriptionDiagnosticSetting"
-ACTIVITY_ALERT = "azure-native:monitor:ActivityLogAlert"
-LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
-TOPIC = "azure-native:eventgrid:SystemTopic"
-EVENT_SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
-PRICING = "azure-native:security:Pricing"
+ASSIGNMENT = shapes.POLICY_ASSIGNMENT
+EXEMPTION = shapes.POLICY_EXEMPTION
+ACTIVITY_LOG = shapes.SUBSCRIPTION_DIAGNOSTIC_SETTING
+ACTIVITY_ALERT = shapes.ACTIVITY_LOG_ALERT
+LOG_ALERT = shapes.SCHEDULED_QUERY_RULE
+TOPIC = shapes.SYSTEM_TOPIC
+EVENT_SUBSCRIPTION = shapes.SYSTEM_TOPIC_EVENT_SUBSCRIPTION
+PRICING = shapes.DEFENDER_PRICING
 GUARDRAIL_TYPES = (ASSIGNMENT, EXEMPTION, ACTIVITY_LOG, ACTIVITY_ALERT, LOG_ALERT, TOPIC, EVENT_SUBSCRIPTION, PRICING)
 TODAY = dt.date(2026, 11, 30)
 SUB = f"/subscriptions/{SUBSCRIPTION_ID}"

@@ -37,6 +37,9 @@ SUBNET = "azure-native:network:Subnet"
 NETWORK_SECURITY_GROUP = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 VIRTUAL_NETWORK_PEERING = "azure-native:network:VirtualNetworkPeering"
+PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
+VIRTUAL_NETWORK_LINK = "azure-native:privatedns:VirtualNetworkLink"
+SLEEP = "time:index/sleep:Sleep"
 
 # Every type this project (or a likely extension of it) creates that takes `tags`. Extension resources (role
 # assignments, locks, diagnostic settings), subnets and DNS zone groups take none, so they are not listed.
@@ -53,8 +56,8 @@ TAGGABLE_TYPES = frozenset({
     NETWORK_SECURITY_GROUP,
     PRIVATE_ENDPOINT,
     "azure-native:network:PublicIPAddress",
-    "azure-native:privatedns:PrivateZone",
-    "azure-native:privatedns:VirtualNetworkLink",
+    PRIVATE_ZONE,
+    VIRTUAL_NETWORK_LINK,
     WORKSPACE,
     ACTION_GROUP,
     METRIC_ALERT,
@@ -67,7 +70,9 @@ TAGGABLE_TYPES = frozenset({
     "azure-native:search:Service",
 })
 
-# Words for messages: "Set ... on Key Vault 'x'" reads better than a type token.
+# Words for messages: "Set ... on Key Vault 'x'" reads better than a type token. The program's table of resource
+# shapes (settings/shapes.py, which the pack may not import) has the same words, flags and types for what the program
+# creates; tests/program/test_shapes.py holds the two equal.
 _LABELS = {
     ACCOUNT: "Azure OpenAI account",
     DEPLOYMENT: "model deployment",
@@ -97,6 +102,9 @@ _LABELS = {
     SECURITY_RULE: "security rule",
     VIRTUAL_NETWORK_PEERING: "virtual network peering",
     ACTION_GROUP: "action group",
+    PRIVATE_ZONE: "private DNS zone",
+    VIRTUAL_NETWORK_LINK: "virtual network link",
+    SLEEP: "wait (time provider)",
 }
 
 
@@ -114,7 +122,7 @@ PROGRAM_TYPES = (
     "pulumi:providers:azure-native",
     # The time provider's Sleep: the one-time wait for the key grant to propagate before the account is created.
     "pulumi:providers:time",
-    "time:index/sleep:Sleep",
+    SLEEP,
     "aoai:access:Access",
     "aoai:environment:RegionalEnvironment",
     "aoai:guardrails:Guardrails",
@@ -141,8 +149,8 @@ PROGRAM_TYPES = (
     SUBNET,
     VIRTUAL_NETWORK,
     WORKSPACE,
-    "azure-native:privatedns:PrivateZone",
-    "azure-native:privatedns:VirtualNetworkLink",
+    PRIVATE_ZONE,
+    VIRTUAL_NETWORK_LINK,
     RESOURCE_GROUP,
     POLICY_ASSIGNMENT,
     POLICY_EXEMPTION,

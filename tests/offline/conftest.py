@@ -7,20 +7,15 @@ that vary a graph deep-copy it first.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from offline.analyzer_host import HostPool, StackContext  # noqa: E402
-from offline.engine import Graph, run_program, stack_config  # noqa: E402
-from offline.gate import CheckResult, default_policy_config, run_check  # noqa: E402
-from tests.offline.helpers import PACK, TINY_PACK_MAIN, write_pack  # noqa: E402
+from offline.analyzer_host import HostPool, StackContext
+from offline.engine import Graph, run_program, stack_config
+from offline.gate import CheckResult, default_policy_config, run_check
+from tests.offline.helpers import PACK, TINY_PACK_MAIN, write_pack
 
 
 @pytest.fixture(scope="session")
