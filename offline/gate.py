@@ -11,6 +11,7 @@ during preview" notes are kept apart as undecided, since a first preview cannot 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 from collections.abc import Mapping
@@ -20,7 +21,15 @@ from typing import Any
 
 from .analyzer_host import Diagnostic, PackInfo, PolicyPackHost, PolicyTarget, ProviderRef, StackContext
 from .engine import PROJECT_DIR, ROOT_STACK_TYPE, Graph, Resource
-from .policy_config import PolicyConfig, PolicyConfigError, PolicySchema, load_policy_config, reconcile
+from .policy_config import (
+    PolicyConfig,
+    PolicyConfigFile,
+    PolicySchema,
+    check_file,
+    check_references,
+    read_policy_config,
+    reconcile,
+)
 from .values import to_engine
 
 LEVEL_ORDER = {"mandatory": 0, "remediate": 1, "advisory": 2, "disabled": 3}
@@ -208,33 +217,56 @@ def default_policy_config(pack_dir: Path, stack: str) -> Path | None:
     return path if path.exists() else None
 
 
-def configure(host: PolicyPackHost, config_path: Path | None) -> dict[str, PolicyConfig]:
-    """Reconcile the pack's defaults, its initial config and the config file, and send the result to the pack."""
+def policy_schemas(host: PolicyPackHost) -> list[PolicySchema]:
+    """Each policy's name, level and config schema, as the pack announced them."""
+    assert host.info is not None
+    return [PolicySchema(p.name, p.enforcement_level, dict(p.config_properties), p.config_required)
+            for p in host.info.policies]
+
+
+def configure(host: PolicyPackHost, config: PolicyConfigFile | None) -> dict[str, PolicyConfig]:
+    """Check the config file against what the pack announced, reconcile the pack's defaults, its initial config and
+    the file as the CLI does, and send the result to the pack."""
     assert host.client is not None and host.info is not None
     info = host.info
-    given = load_policy_config(config_path) if config_path is not None else {}
-    schemas = [PolicySchema(p.name, p.enforcement_level, dict(p.config_properties), p.config_required)
-               for p in info.policies]
+    schemas = policy_schemas(host)
+    if config is not None:
+        check_file(config, schemas, info.name)
     initial = {name: PolicyConfig(level, props) for name, (level, props) in info.initial_config.items()}
-    merged = reconcile(schemas, initial, given)
-    nameless = sorted(name for name, c in merged.items() if not c.enforcement_level)
-    if nameless:  # the CLI fails here too ("invalid enforcement level"), less helpfully
-        raise PolicyConfigError(f"{display_path(config_path)}: {', '.join(nameless)}: no policy of pack "
-                                f"{info.name} has this name (a typo?), and no enforcementLevel is given")
+    merged = reconcile(schemas, initial, config.entries if config else {},
+                       config.document if config else None)
     host.client.configure({name: (c.enforcement_level, c.properties) for name, c in merged.items()})
     return merged
 
 
+def vocabularies() -> dict[str, list[str]]:
+    """What allow-list entries may name: the regions, models and roles the project knows (settings/)."""
+    from settings.catalog import REGIONS, ROLE_IDS
+    from settings.model_catalog import load_catalog
+
+    catalog = load_catalog()
+    models = sorted({name for region in catalog.regions.values() for name in region.models()})
+    return {"region": sorted(REGIONS), "role": sorted(ROLE_IDS), "model": models}
+
+
 def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, context: StackContext,
-              first_preview: bool = False, config_label: str | None = None) -> CheckResult:
+              first_preview: bool = False, config_label: str | None = None,
+              stack_file: str | None = None) -> CheckResult:
     """Describe the stack to the pack, configure it, and analyze the graph in the CLI's order: ConfigureStack,
     GetAnalyzerInfo, Configure, Remediate and Analyze for every registration, AnalyzeStack once.
-    `config_label` is how outputs name the config file (default: its path)."""
+    `config_label` is how outputs name the config file (default: its path); `stack_file` how they name the stack
+    file (default: Pulumi.<stack>.yaml): the pack's "Fix in" lines name the files by convention, these are the files
+    this run read."""
     host.connect(context)
     assert host.client is not None and host.info is not None
-    merged = configure(host, config_path)
+    label = config_label if config_label is not None else display_path(config_path)
+    config = read_policy_config(config_path, label) if config_path is not None else None
+    merged = configure(host, config)
+    if config is not None:
+        check_references(config, policy_schemas(host), {r.name: r.urn for r in graph.resources}, vocabularies())
     levels = {p.name: merged[p.name].enforcement_level for p in host.info.policies}
     unknown = tuple(sorted(set(merged) - set(levels) - {"all"}))
+    rename = _file_names(graph.stack, stack_file, label)
 
     violations: set[Violation] = set()
     undecided: set[Undecided] = set()
@@ -258,10 +290,10 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
 
     return CheckResult(
         stack=graph.stack, project=graph.project, pack=host.info,
-        config_source=config_label if config_label is not None else display_path(config_path),
+        config_source=label,
         levels=levels,
-        violations=tuple(sorted(violations, key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy,
-                                                           v.urn, v.message))),
+        violations=tuple(sorted((_renamed(v, rename) for v in violations),
+                                key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy, v.urn, v.message))),
         undecided=tuple(sorted(undecided, key=lambda u: (u.policy, u.urn, u.message))),
         not_applicable=tuple(sorted(not_applicable)), analyzed=sum(1 for r in graph.resources if r.custom),
         first_preview=first_preview, unknown_policies=unknown, remediated=tuple(sorted(remediated)),
@@ -285,3 +317,20 @@ def _own_message(d: Diagnostic) -> str:
     if d.message.startswith(d.description + "\n"):
         return d.message[len(d.description) + 1:].strip()
     return d.message.strip()
+
+
+def _file_names(stack: str, stack_file: str | None, config: str) -> dict[str, str]:
+    """The pack's conventional file names -> the files this run read, where they differ."""
+    rename = {}
+    if stack_file and stack_file != f"Pulumi.{stack}.yaml":
+        rename[f"stack file Pulumi.{stack}.yaml"] = f"stack file {stack_file}"
+    if config and config != f"policies/config/{stack}.json":
+        rename[f"policy config policies/config/{stack}.json"] = f"policy config {config}"
+    return rename
+
+
+def _renamed(violation: Violation, rename: Mapping[str, str]) -> Violation:
+    message = violation.message
+    for old, new in rename.items():
+        message = message.replace(old, new)
+    return violation if message == violation.message else dataclasses.replace(violation, message=message)
