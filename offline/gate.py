@@ -61,6 +61,56 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One thing a rule says, its resource's name taken out when it says it of several, and the resources."""
+
+    message: str
+    resources: tuple[tuple[str, str], ...]  # (name, type)
+    urns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ViolationGroup:
+    """Every violation of one rule at one level: the line that says where to fix it once, then each distinct finding
+    with the resources it applies to, so fifty copies of one mistake read as one."""
+
+    policy: str
+    enforcement_level: str
+    where: str
+    findings: tuple[Finding, ...]
+
+    NAME = "<resource>"
+
+    @property
+    def count(self) -> int:
+        return sum(len(f.urns) for f in self.findings)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"policy": self.policy, "enforcementLevel": self.enforcement_level, "count": self.count,
+                "fixIn": self.where, "findings": [{"message": f.message, "urns": list(f.urns)} for f in self.findings]}
+
+
+def group_violations(violations: tuple[Violation, ...] | list[Violation]) -> list[ViolationGroup]:
+    """Violations grouped by rule and level, and within a rule by message with the resource's name taken out."""
+    rules: dict[tuple[str, str], dict[str, list[Violation]]] = {}
+    wheres: dict[tuple[str, str], str] = {}
+    for v in violations:
+        sentence, _, where = v.message.rpartition("\nFix in ")
+        sentence, where = (sentence, "Fix in " + where) if _ else (v.message, "")
+        template = sentence.replace(f"'{v.resource_name}'", f"'{ViolationGroup.NAME}'")
+        rules.setdefault((v.policy, v.enforcement_level), {}).setdefault(template, []).append(v)
+        wheres.setdefault((v.policy, v.enforcement_level), where)
+    groups = []
+    for (policy, level), templates in rules.items():
+        findings = tuple(
+            Finding(template if len(found) > 1 else found[0].message.rpartition("\nFix in ")[0] or found[0].message,
+                    tuple((v.resource_name, v.resource_type) for v in found), tuple(v.urn for v in found))
+            for template, found in templates.items())
+        groups.append(ViolationGroup(policy, level, wheres[(policy, level)], findings))
+    return groups
+
+
+@dataclass(frozen=True)
 class Undecided:
     """A policy that could not decide because a value it reads is unknown until the resources exist."""
 
@@ -97,6 +147,10 @@ class CheckResult:
     @property
     def advisory(self) -> list[Violation]:
         return [v for v in self.violations if v.enforcement_level == "advisory"]
+
+    def groups(self) -> list[ViolationGroup]:
+        """The violations grouped: one entry per rule and message, with the resources it applies to."""
+        return group_violations(self.violations)
 
     @property
     def exit_code(self) -> int:
