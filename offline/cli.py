@@ -302,12 +302,15 @@ def check_command(args: argparse.Namespace, pool: HostPool) -> int:
 
 def report_command(args: argparse.Namespace, pool: HostPool) -> int:
     """Write the compliance report. It documents failures too, so a written report exits 0."""
-    from .report import compliance_report
+    from .prices import load_prices
+    from .report import collect, compliance_report
 
     run = gate_run(args, pool)
     out: Path = args.out or PROJECT_DIR / "build" / f"report-{args.stack}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(compliance_report(run.graph, run.result, args.policy_pack))
+    config = args.policy_config or default_policy_config(args.policy_pack, args.stack)
+    provenance = collect(args.stack_file or _default_stack_file(args.stack), config, args.policy_pack)
+    out.write_text(compliance_report(run.graph, run.result, args.policy_pack, provenance, load_prices()))
     _write_json(args.json, document(run.graph, run.result))
     result = run.result
     print(f"wrote {out}: {len(result.mandatory)} mandatory and {len(result.advisory)} advisory violation(s)")

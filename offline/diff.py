@@ -238,7 +238,32 @@ def compare(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> l
         action = "replace" if any(c.effect == "replace" for c in found) else "update"
         changes.append(ResourceChange(urn, after["type"], after["name"], action, tuple(found)))
     changes = _urn_changes(changes, old, new)
-    return [_with_hazards(c, table.get(c.type, {}), old.get(c.urn) or new.get(c.urn) or {}) for c in changes]
+    changes = [_with_hazards(c, table.get(c.type, {}), old.get(c.urn) or new.get(c.urn) or {}) for c in changes]
+    return [_group_contents(c, old) for c in changes]
+
+
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+
+
+def _group_contents(change: ResourceChange, old: Mapping[str, Any]) -> ResourceChange:
+    """A resource group replaced or deleted takes everything in it along: name what that is."""
+    if change.type != RESOURCE_GROUP or change.action not in ("replace", "delete"):
+        return change
+    group = (old[change.urn].get("inputs") or {}).get("resourceGroupName")
+    inside = [r for r in old.values() if r["type"] != RESOURCE_GROUP
+              and (r.get("inputs") or {}).get("resourceGroupName") == group]
+    if not inside:
+        return change
+    counts: dict[str, list[str]] = defaultdict(list)
+    for r in sorted(inside, key=lambda r: r["urn"]):
+        counts[_label(r["type"], "").rsplit(" '", 1)[0]].append(_azure_name(r) or r["name"])
+    what = "; ".join(f"{len(names)} {kind}: {', '.join(names)}" for kind, names in sorted(counts.items()))
+    data = [r for r in inside if replacement_table()["types"].get(r["type"], {}).get("holdsData")]
+    verb = "replaced" if change.action == "replace" else "deleted"
+    hazard = (f"{'DATA: ' if data else ''}resource group {group!r} is {verb}: Azure deletes a resource group with "
+              f"everything in it, so these go too ({what})")
+    return ResourceChange(change.urn, change.type, change.name, change.action, change.changes,
+                          (*change.hazards, hazard))
 
 
 def _azure_name(resource: Mapping[str, Any]) -> str:

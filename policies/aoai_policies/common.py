@@ -432,7 +432,13 @@ def _framework(meta: PolicyMeta) -> PolicyComplianceFramework:
 
 
 def _tags(meta: PolicyMeta) -> list[str]:
-    return [meta.concern, *[f"{fw}:{c}" for fw, cs in meta.controls.by_framework().items() for c in cs]]
+    """What GetAnalyzerInfo announces beyond the SDK's fields, so a host needs nothing but the protocol: the concern,
+    `control:<review control>`, `<framework>:<control>` per framework reference, and `checkov:`, `azure-policy:` and
+    `psrule:` for each outside rule that checks the same thing."""
+    return [meta.concern, f"control:{meta.control}",
+            *[f"{fw}:{c}" for fw, cs in meta.controls.by_framework().items() for c in cs],
+            *[f"checkov:{r}" for r in meta.checkov], *[f"azure-policy:{r}" for r in meta.azure_policy],
+            *[f"psrule:{r}" for r in meta.psrule]]
 
 
 def resource_policy(meta: PolicyMeta, description: str, resource_types: Collection[str] | None, config: Schema,
