@@ -137,7 +137,6 @@ class CheckResult:
     analyzed: int
     first_preview: bool = False
     policy_config: Mapping[str, PolicyConfig] = field(default_factory=dict)
-    unknown_policies: tuple[str, ...] = ()  # names in the config file that are no policy of the pack
     remediated: tuple[tuple[str, str], ...] = ()  # (policy, urn): inputs a remediation policy rewrote
 
     @property
@@ -319,7 +318,6 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
     if config is not None:
         check_references(config, policy_schemas(host), {r.name: r.urn for r in graph.resources}, vocabularies())
     levels = {p.name: merged[p.name].enforcement_level for p in host.info.policies}
-    unknown = tuple(sorted(set(merged) - set(levels) - {"all"}))
     rename = _file_names(graph.stack, stack_file, label)
 
     violations: set[Violation] = set()
@@ -350,7 +348,7 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
                                 key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy, v.urn, v.message))),
         undecided=tuple(sorted(undecided, key=lambda u: (u.policy, u.urn, u.message))),
         not_applicable=tuple(sorted(not_applicable)), analyzed=sum(1 for r in graph.resources if r.custom),
-        first_preview=first_preview, unknown_policies=unknown, remediated=tuple(sorted(remediated)),
+        first_preview=first_preview, remediated=tuple(sorted(remediated)),
         policy_config=merged)
 
 

@@ -197,7 +197,8 @@ def describe(error: ValidationError) -> str:
         return "; ".join(f"{key!r} is not a property of this policy" + (f" (did you mean {h[0]!r}?)" if h else "")
                          for key, h in zip(extra, hints, strict=True))
     if keyword == "type":
-        return f"{shown} is a {_json_type(value)}, but a {' or '.join(_as_list(expected))} is expected"
+        kinds = " or ".join(_as_list(expected))
+        return f"{shown} is {_article(_json_type(value))}, but {_article(kinds)} is expected"
     if keyword == "enum":
         hint = difflib.get_close_matches(str(value), [str(e) for e in expected], n=1)
         return (f"{shown} is not allowed (one of {', '.join(json.dumps(e) for e in expected)})"
@@ -221,6 +222,10 @@ def _problem(document: Document, policy: str, error: ValidationError) -> Problem
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         path += extra[:1]
     return document.problem(describe(error), *path)
+
+
+def _article(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _as_list(value: Any) -> list[str]:

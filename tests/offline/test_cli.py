@@ -62,8 +62,13 @@ def test_check_fails_an_insecure_stack_with_exit_1(pool, tmp_path: Path, capsys:
     insecure = stack_file(tmp_path, {"protection": {"protect": False, "locks": False}})
     assert main(["check", "--stack", "prod", "--stack-file", str(insecure)], pool=pool) == 1
     out = capsys.readouterr().out
-    assert "mandatory violations (" in out and "aoai-delete-locks: aoai-prod-swc-openai-account" in out
-    assert "FAIL:" in out
+    assert "mandatory violations (" in out and "FAIL:" in out
+    # Every lock the stack lacks is one finding of one rule: the rule, where to fix it, then the resources once each.
+    locks = out[out.index("  aoai-delete-locks: "):]
+    header, where = locks.splitlines()[:2]
+    assert header.startswith("  aoai-delete-locks: ") and header.endswith(" resources")
+    assert where.strip().startswith(f"Fix in stack file {insecure}: protection.locks")
+    assert "aoai-prod-swc-openai-account" in locks.split("\n\n")[0]
 
 
 def test_settings_errors_exit_2_with_every_problem_and_no_traceback(tmp_path: Path, marker: str,
@@ -80,7 +85,8 @@ def test_settings_errors_exit_2_with_every_problem_and_no_traceback(tmp_path: Pa
 
 @pytest.mark.parametrize("document, message", [
     ('{"all": "sometimes"}', "'sometimes' is not a valid enforcement level"),
-    ('{"aoai-log-retention": {"minRetentionDays": "long"}}', "aoai-log-retention: minRetentionDays: invalid type"),
+    ('{"aoai-log-retention": {"minRetentionDays": "long"}}',
+     'policy.json:1:25: aoai-log-retention.minRetentionDays: "long" is a string, but an integer is expected'),
 ])
 def test_bad_policy_config_exits_2(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str,
                                    message: str) -> None:
@@ -88,7 +94,7 @@ def test_bad_policy_config_exits_2(pool, tmp_path: Path, capsys: pytest.CaptureF
     config.write_text(document)
     assert main(["check", "--stack", "dev", "--policy-config", str(config)], pool=pool) == 2
     err = capsys.readouterr().err
-    assert "error: the policy gate cannot run" in err and message in err and "Traceback" not in err
+    assert "error: the policy configuration cannot be used" in err and message in err and "Traceback" not in err
 
 
 def test_missing_files_exit_2(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
