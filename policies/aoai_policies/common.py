@@ -26,7 +26,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .config_defaults import ALLOW_LIST, EXEMPTIONS, REPLACE, VOCABULARY, allow_lists, effective, with_defaults
 from .metadata import PolicyMeta, register
-from .remedies import where
+from .remedies import config_where, where
 from .tokens import canonical_type, label
 
 ROOT_STACK = "pulumi:pulumi:Stack"
@@ -334,17 +334,17 @@ class Config:
     def __init__(self, given: Mapping[str, Any] | None, schema: Schema):
         given = dict(given or {})
         self._values: dict[str, Any] = effective(schema, with_defaults(schema, given))
-        self.problems: list[str] = []
-        for key in sorted(k for k in given if k != "enforcementLevel" and k not in schema):
+        self.problems: list[tuple[str, str]] = []  # (property, what is wrong)
+        for key in sorted(k for k in given if k not in ("enforcementLevel", REPLACE) and k not in schema):
             hint = difflib.get_close_matches(key, list(schema), n=1)
-            self.problems.append(f"{show(key)} is not one of its properties"
+            self.problems.append((key, f"{show(key)} is not one of its properties"
                                  + (f" (did you mean {show(hint[0])}?)" if hint else "")
-                                 + "; the Pulumi CLI passes it on silently, so the setting meant is not applied")
+                                 + "; the Pulumi CLI passes it on silently, so the setting meant is not applied"))
         lists = set(allow_lists(schema))
         for name in items(given.get(REPLACE)):
             if name not in lists:
-                self.problems.append(f"{REPLACE} names {show(name)}, which is not one of its allow-lists "
-                                     f"({names(sorted(lists))})")
+                self.problems.append((REPLACE, f"{REPLACE} names {show(name)}, which is not one of its allow-lists "
+                                      + (f"({names(sorted(lists))})" if lists else "(it has none)")))
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -420,8 +420,9 @@ def _schema(config: Schema) -> Schema:
     return schema
 
 
-def _config_problem(policy: str, problem: str) -> str:
-    return f"Correct the policy config of {policy}: {problem}.\n{where(policy)}"
+def _config_problem(policy: str, problem: tuple[str, str]) -> str:
+    key, what = problem
+    return f"Correct the policy config of {policy}: {what}.\n{config_where(policy, key)}"
 
 
 def _framework(meta: PolicyMeta) -> PolicyComplianceFramework:

@@ -128,6 +128,11 @@ def where(policy: str, stack: str | None = None) -> str:
     return WHERE + config
 
 
+def config_where(policy: str, key: str, stack: str | None = None) -> str:
+    """The line for a problem of the policy config itself: the file and the policy's key."""
+    return f"{WHERE}policy config {POLICY_CONFIG.format(stack=stack or stack_name())}: {policy}.{key}"
+
+
 def split(message: str) -> tuple[str, str]:
     """A message's own sentence and its `Fix in ...` line ('' when it has none)."""
     head, sep, tail = message.rpartition("\n" + WHERE)
