@@ -23,9 +23,9 @@ from pulumi import RunError
 from . import project_files
 from .analyzer_host import HostPool, PackStartError, PolicyPackHost, StackContext
 from .engine import PROJECT_DIR, Graph, run_program
-from .gate import CheckResult, default_policy_config, display_path, run_check, stack_context
+from .gate import CheckResult, default_policy_config, display_path, policy_schemas, run_check, stack_context
 from .loader import LoadError, Problem
-from .policy_config import PolicyConfigError, read_policy_config
+from .policy_config import PolicyConfigError, check_file, read_policy_config
 from .quota import as_json as quota_json
 from .quota import format_report, project_settings, quota_report
 from .render import check_lines, document, dumps, tree_lines, unknown_summary
@@ -235,7 +235,8 @@ def _settings_problems(args: argparse.Namespace, error: RunError) -> list[Proble
 def _stack_file(args: argparse.Namespace) -> Path | None:
     """The --stack-file, refused early when it does not exist (else the engine reads Pulumi.<stack>.yaml)."""
     if args.stack_file is not None and not args.stack_file.exists():
-        raise UsageError(f"no stack file {args.stack_file}")
+        raise UsageError(f"--stack-file {args.stack_file}: no stack file there (give the path of a "
+                         "Pulumi.<stack>.yaml)")
     return args.stack_file
 
 
@@ -263,7 +264,8 @@ def gate_run(args: argparse.Namespace, pool: HostPool) -> Run:
         raise PackStartError(f"no policy pack at {pack_dir} (PulumiPolicy.yaml is missing)")
     config_path = args.policy_config
     if config_path is not None and not config_path.exists():
-        raise UsageError(f"no policy config {config_path}")
+        raise UsageError(f"--policy-config {config_path}: no policy config there (policies/config/<stack>.json by "
+                         "default)")
     config_path = config_path or default_policy_config(pack_dir, args.stack)
     if config_path is not None:  # a malformed file fails here, before a second is spent on the program
         read_policy_config(config_path, display_path(config_path))
@@ -272,6 +274,8 @@ def gate_run(args: argparse.Namespace, pool: HostPool) -> Run:
     context = StackContext(project=resolved.project, stack=args.stack, config=dict(resolved.values),
                            secret_keys=resolved.secret_keys)
     host: PolicyPackHost = pool.get(pack_dir, context)
+    if config_path is not None and host.info is not None:  # a warm pack: refuse a bad config before the program runs
+        check_file(read_policy_config(config_path, display_path(config_path)), policy_schemas(host), host.info.name)
     graph = program(args)
     result = run_check(host, graph, config_path, stack_context(graph, resolved.values, resolved.secret_keys),
                        first_preview=args.as_first_preview,

@@ -163,6 +163,8 @@ def load_yaml_text(text: str, name: str) -> Document:
         loader.dispose()
     builder = _Builder(name)
     value = builder.build(node, ()) if node is not None else None
+    if node is None:  # an empty file: problems about it point at its start
+        builder.positions[()] = Position(1, 1)
     if builder.problems:
         # In file order, once each (an aliased mapping is checked again where it is used).
         problems = sorted(dict.fromkeys(builder.problems),

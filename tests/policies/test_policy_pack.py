@@ -279,6 +279,7 @@ def test_an_enforcement_level_in_the_config_is_not_mistaken_for_a_property() -> 
 def test_every_policy_names_the_stack_keys_and_config_properties_an_operator_changes() -> None:
     """aoai_policies/remedies.py: an entry per policy; every stack key a real setting, every property in the schema."""
     from aoai_policies.remedies import REMEDIES, where
+
     from settings.parse import TOP_LEVEL_KEYS
 
     root = Path(__file__).resolve().parents[2]
