@@ -161,3 +161,53 @@ def test_module_entry_point_runs_in_its_own_process(tmp_path: Path, marker: str)
     assert done.returncode == 0, done.stderr
     assert "PASS" in done.stdout and json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
     assert policy_processes(marker) == set(), "python -m offline must stop the pack before exiting"
+
+
+def test_make_says_the_gate_s_own_exit_code(tmp_path: Path) -> None:
+    """GNU make exits 2 whatever its recipe returned; the gated targets print the command's own code and meaning."""
+    insecure = stack_file(tmp_path, {"protection": {"protect": False, "locks": False}})
+    done = subprocess.run(["make", "--no-print-directory", "check", "STACK=prod", f"STACK_FILE={insecure}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
+    assert (f"make: '.venv/bin/python -m offline check --stack prod --stack-file {insecure}' exited 1 (1: a "
+            "mandatory violation blocks the deployment;") in done.stderr
+    done = subprocess.run(["make", "--no-print-directory", "check", "STACK=nope"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 2 and "exited 2 (1: a mandatory violation" in done.stderr
+    assert "did you mean" not in done.stderr or "(stacks: " in done.stderr
+
+
+def test_new_stack_writes_both_files_from_the_templates_and_they_pass_the_gate(pool) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("new_stack", ROOT / "scripts" / "new_stack.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    name = "t" + uuid.uuid4().hex[:6]
+    try:
+        stack_path, config_path = module.new_stack(name, today=dt.date(2026, 11, 30))
+        text = stack_path.read_text()
+        assert f"aoai-platform:environment: {name}" in text and 'keyExpiresOn: "2028-05-23"' in text
+        assert json.loads(config_path.read_text())["aoai-environment-tag"] == {"environment": name}
+        assert main(["check", "--stack", name], pool=pool) == 0
+        with pytest.raises(FileExistsError):
+            module.new_stack(name)
+    finally:
+        for path in (ROOT / f"Pulumi.{name}.yaml", ROOT / "policies" / "config" / f"{name}.json"):
+            path.unlink(missing_ok=True)
+    for bad in ("Prod", "x", "toolongname", "prod-eu"):
+        with pytest.raises(ValueError, match="cannot name a stack"):
+            module.new_stack(bad)
+
+
+@pytest.mark.parametrize("command", [["preview"], ["check"], ["report"], ["diff"], ["quota"], ["catalog", "refresh"]])
+def test_every_subcommand_s_help_has_examples_and_exit_codes(command: list[str],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:\n  .venv/bin/python -m offline " + " ".join(command) in text
+    assert "exit codes:\n  0  done" in text and "2  the run could not be judged" in text
