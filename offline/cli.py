@@ -369,7 +369,7 @@ def refresh_command(args: argparse.Namespace, pool: HostPool) -> int:
             print(f"wrote {display_path(result.models_file)} ({result.models} models) and "
                   f"{display_path(result.quota_file)} ({result.usages} usages)")
     except RefreshError as error:
-        return _fail("the catalogue could not be refreshed", str(error))
+        return _fail(args, "the catalogue could not be refreshed", [Problem("", str(error))])
     return EXIT_OK
 
 

@@ -384,7 +384,7 @@ class _JsonScanner:
             result: dict[str, Any] = {}
             index = self.skip(index + 1)
             while self.text[index] != "}":
-                key, after = json.decoder.scanstring(self.text, index + 1)
+                key, after = self.decoder.raw_decode(self.text, index)
                 if key in result:
                     first = self.positions[(*path, key)]
                     self.problems.append(Problem(self.name, f"key {json.dumps(key)} already defined at line "

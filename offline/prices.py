@@ -60,7 +60,8 @@ class PriceTable:
     def lookup(self, sku: str, region: str) -> Price | None:
         exact = [p for p in self.prices if p.sku == sku and p.region == region]
         anywhere = [p for p in self.prices if p.sku == sku and p.region == "*"]
-        return (exact or anywhere or [None])[0]
+        found = exact or anywhere
+        return found[0] if found else None
 
     def missing(self, sku: str, region: str) -> str:
         """The sentence a diff or report shows for a SKU and region without a price."""
