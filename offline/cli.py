@@ -323,19 +323,20 @@ def report_command(args: argparse.Namespace, pool: HostPool) -> int:
 
 def diff_command(args: argparse.Namespace, pool: HostPool) -> int:
     """Print (and write) what the working tree changes per stack against the base ref; exit 0 whatever it finds."""
-    from .diff import DiffError, as_json, default_base, diff_stack, lines, markdown
+    from .diff import DiffError, as_json, default_base, diff_stack, lines, markdown, stacks_at
     from .prices import load_prices
     from .render import document as plan_document
 
     prices = load_prices()
     try:
         base = args.base or default_base(PROJECT_DIR)
-        stacks = args.stack or project_files.stack_names(PROJECT_DIR) or ["dev"]
+        stacks = args.stack or sorted(set(project_files.stack_names(PROJECT_DIR)) | set(stacks_at(base, PROJECT_DIR)))
         diffs = []
         for stack in stacks:
             head_file = _default_stack_file(stack)
             head = plan_document(run_program(stack)) if head_file.exists() else None
-            diffs.append(diff_stack(stack, head, base, PROJECT_DIR, prices))
+            diffs.append(diff_stack(stack, head, base, PROJECT_DIR, prices,
+                                    args.base or "the merge base with main"))
     except DiffError as error:
         return _fail(args, "the diff cannot be made", [Problem("", str(error))])
     print("\n\n".join("\n".join(lines(d)) for d in diffs))

@@ -162,6 +162,13 @@ def materialize(ref: str, project_dir: Path, into: Path) -> str:
     return commit
 
 
+def stacks_at(ref: str, project_dir: Path) -> list[str]:
+    """The stacks with a file at `ref` (Pulumi.<stack>.yaml at the top of the tree)."""
+    names = git("ls-tree", "--name-only", f"{ref}^{{commit}}", cwd=project_dir).splitlines()
+    return sorted(n[len("Pulumi."):-len(".yaml")] for n in names
+                  if n.startswith("Pulumi.") and n.endswith(".yaml") and n != "Pulumi.yaml")
+
+
 def plan_at(tree: Path, stack: str) -> dict[str, Any] | None:
     """The --json plan of `stack` in a checked-out tree, by that tree's own offline runner (None: no stack file)."""
     if not (tree / f"Pulumi.{stack}.yaml").exists():
@@ -358,15 +365,16 @@ def capacity_changes(base: Mapping[str, Any] | None, head: Mapping[str, Any] | N
 
 
 def diff_stack(stack: str, head: Mapping[str, Any] | None, base_ref: str, project_dir: Path,
-               prices: PriceTable) -> StackDiff:
-    """The working tree's plan (`head`, None when the stack has no file) against `base_ref`'s."""
+               prices: PriceTable, label: str | None = None) -> StackDiff:
+    """The working tree's plan (`head`, None when the stack has no file) against `base_ref`'s; `label` is how the
+    output names the base (default: the ref)."""
     commit, base = base_plan(base_ref, stack, project_dir)
     notes = []
     if base is None:
         notes.append(f"stack {stack} has no stack file at {commit[:12]}: everything is created")
     if head is None:
         notes.append(f"stack {stack} has no stack file in the working tree: everything is deleted")
-    return StackDiff(stack, base_ref, commit, tuple(compare(base, head)),
+    return StackDiff(stack, label or base_ref, commit, tuple(compare(base, head)),
                      tuple(capacity_changes(base, head, prices)), prices.currency, tuple(notes))
 
 
