@@ -1,11 +1,12 @@
 """What a report was made from, so a reviewer can sign it and anyone can check it later: the commit and whether the
-tree had uncommitted changes, when it was made, and the SHA-256 of every input file (the project file, the stack
+tree had uncommitted changes, when it was made (SOURCE_DATE_EPOCH when set), and the SHA-256 of every input file (the project file, the stack
 file, the policy config and each file of the policy pack)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,9 @@ def collect(stack_file: Path, policy_config: Path | None, pack_dir: Path, projec
     commit = (_git("rev-parse", "HEAD", cwd=project_dir) or "").strip()
     status = _git("status", "--porcelain", "--untracked-files=normal", cwd=project_dir)
     dirty = None if status is None or not commit else tuple(line[3:] for line in status.splitlines() if line.strip())
+    if now is None and os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        # The reproducible-builds convention: a pinned time makes two reports of the same inputs byte-identical.
+        now = dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), dt.UTC)
     inputs = [("project", project_dir / "Pulumi.yaml"), ("stack file", stack_file)]
     if policy_config is not None:
         inputs.append(("policy config", policy_config))

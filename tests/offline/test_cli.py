@@ -134,7 +134,8 @@ def test_check_json_names_every_resource_and_violation(pool, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("command", ["preview", "report"])  # report runs check and writes its JSON too
 def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                        command: str) -> None:
+                                        command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796083200")  # the report's "Generated" time, pinned
     outputs = []
     for run in ("a", "b"):
         extra = ["--out", str(tmp_path / f"{run}.md")] if command == "report" else []
@@ -144,6 +145,7 @@ def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.Cap
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     if command == "report":
         assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text()
+        assert "| Generated | 2026-12-01T00:00:00Z |" in (tmp_path / "a.md").read_text()
     else:  # the tree: component > resources, each with its key settings
         out = outputs[0]
         assert out.startswith("aoai-platform-prod (pulumi:pulumi:Stack): 140 resources")
