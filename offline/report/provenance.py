@@ -1,6 +1,6 @@
 """What a report was made from, so a reviewer can sign it and anyone can check it later: the commit and whether the
-tree had uncommitted changes, when it was made (SOURCE_DATE_EPOCH when set), and the SHA-256 of every input file (the project file, the stack
-file, the policy config and each file of the policy pack)."""
+tree had uncommitted changes, when it was made (SOURCE_DATE_EPOCH when set), and the SHA-256 of every input file (the
+project file, the stack file, the policy config and each file of the policy pack)."""
 
 from __future__ import annotations
 
