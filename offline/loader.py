@@ -23,6 +23,7 @@ stack-file and policy-config checks build on the same types.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -33,7 +34,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Document", "LoadError", "Position", "Problem", "load_yaml", "load_yaml_text"]
+__all__ = ["Document", "LoadError", "Position", "Problem", "load_json", "load_json_text", "load_yaml", "load_yaml_text"]
 
 KeyPath = tuple[str | int, ...]
 
@@ -154,19 +155,37 @@ def load_yaml_text(text: str, name: str) -> Document:
         mark = error.problem_mark or error.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else None
         detail = " ".join(str(part) for part in (error.context, error.problem) if part)
-        raise LoadError([Problem(name, f"is not valid YAML: {detail}", position=position)]) from error
+        raise LoadError([Problem(name, f"is not valid YAML: {detail}{_hint(detail, text, mark)}",
+                                 position=position)]) from error
     except yaml.YAMLError as error:
         raise LoadError([Problem(name, f"is not valid YAML: {error}")]) from error
     finally:
         loader.dispose()
     builder = _Builder(name)
     value = builder.build(node, ()) if node is not None else None
+    if node is None:  # an empty file: problems about it point at its start
+        builder.positions[()] = Position(1, 1)
     if builder.problems:
         # In file order, once each (an aliased mapping is checked again where it is used).
         problems = sorted(dict.fromkeys(builder.problems),
                           key=lambda p: (p.position.line, p.position.column) if p.position else (0, 0))
         raise LoadError(problems)
     return Document(name, value, builder.positions)
+
+
+def _hint(detail: str, text: str, mark: Any) -> str:
+    """What the parser's words usually mean in a hand-edited stack file, and how to fix it."""
+    line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+    if "'\\t'" in detail or "\t" in line[: len(line) - len(line.lstrip())]:
+        return " (a tab: YAML indents with spaces only; replace the tab with spaces)"
+    if "mapping values are not allowed" in detail:
+        return (" (check this line's indentation against the key above it: a key indented deeper than its "
+                "siblings, or a value holding ': ' that needs quotes)")
+    if "expected <block end>" in detail or "could not find expected ':'" in detail:
+        return " (the indentation changes here: every key of one mapping starts in the same column)"
+    if "found duplicate anchor" in detail or "found undefined alias" in detail:
+        return " (an '&anchor' or '*alias': quote a value that starts with & or *)"
+    return ""
 
 
 def _position(node: yaml.Node) -> Position:
@@ -308,3 +327,85 @@ def walk(value: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
     elif isinstance(value, list):
         for index, inner in enumerate(value):
             yield from walk(inner, (*path, index))
+
+
+# --- JSON ---------------------------------------------------------------------------------------------------------
+
+def load_json(path: Path, display: str | None = None) -> Document:
+    """Read and decode a JSON file, keeping the line and column of every key and item."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise LoadError([Problem(name, f"cannot read the file ({error.strerror or error})")]) from error
+    except UnicodeDecodeError as error:
+        raise LoadError([Problem(name, f"is not UTF-8 text ({error.reason} at byte {error.start})")]) from error
+    return load_json_text(text, name)
+
+
+def load_json_text(text: str, name: str) -> Document:
+    """Decode JSON `text`. A syntax error names its line and column; a key repeated in one object is refused (Go's
+    encoding/json, which the CLI uses, keeps the last one silently: half an entry would vanish without a word)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LoadError([Problem(name, f"is not valid JSON: {error.msg}",
+                                 position=Position(error.lineno, error.colno))]) from error
+    scanner = _JsonScanner(text, name)
+    value = scanner.value(scanner.skip(0), ())[0]
+    if scanner.problems:
+        raise LoadError(scanner.problems)
+    return Document(name, value, scanner.positions)
+
+
+class _JsonScanner:
+    """Walks JSON that is known to be valid, recording where each key and item starts and every repeated key."""
+
+    def __init__(self, text: str, name: str):
+        self.text, self.name = text, name
+        self.decoder = json.JSONDecoder()
+        self.line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+        self.positions: dict[KeyPath, Position] = {}
+        self.problems: list[Problem] = []
+
+    def where(self, index: int) -> Position:
+        line = bisect.bisect_right(self.line_starts, index)
+        return Position(line, index - self.line_starts[line - 1] + 1)
+
+    def skip(self, index: int) -> int:
+        while index < len(self.text) and self.text[index] in " \t\r\n":
+            index += 1
+        return index
+
+    def value(self, index: int, path: KeyPath) -> tuple[Any, int]:
+        self.positions.setdefault(path, self.where(index))
+        char = self.text[index]
+        if char == "{":
+            result: dict[str, Any] = {}
+            index = self.skip(index + 1)
+            while self.text[index] != "}":
+                key, after = self.decoder.raw_decode(self.text, index)
+                if key in result:
+                    first = self.positions[(*path, key)]
+                    self.problems.append(Problem(self.name, f"key {json.dumps(key)} already defined at line "
+                                                 f"{first.line} (a repeated key silently replaces the first; "
+                                                 "write it once)", dotted((*path, key)), self.where(index)))
+                else:
+                    self.positions[(*path, key)] = self.where(index)
+                index = self.skip(after)  # at ':'
+                result[key], index = self.value(self.skip(index + 1), (*path, key))
+                index = self.skip(index)
+                if self.text[index] == ",":
+                    index = self.skip(index + 1)
+            return result, index + 1
+        if char == "[":
+            items: list[Any] = []
+            index = self.skip(index + 1)
+            while self.text[index] != "]":
+                item, index = self.value(index, (*path, len(items)))
+                items.append(item)
+                index = self.skip(index)
+                if self.text[index] == ",":
+                    index = self.skip(index + 1)
+            return items, index + 1
+        return self.decoder.raw_decode(self.text, index)

@@ -29,6 +29,7 @@ Offline there is no secrets provider, so a `secure:` value cannot be decrypted: 
 from __future__ import annotations
 
 import decimal
+import difflib
 import json
 import math
 import re
@@ -481,9 +482,23 @@ def stack_config(stack: str, stack_file: Path | None = None, project_dir: Path =
     project = load_project(project_dir)
     path = stack_file or project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no stack file {path}: create it, or pass --stack-file")
+        shown = path.name if stack_file is None else str(path)
+        raise FileNotFoundError(f"no stack file {shown}: create it (`make new-stack NAME={stack}`), or pass "
+                                f"--stack-file{stack_hint(stack, project_dir)}")
     display = path.name if stack_file is None else str(stack_file)
     return resolve_config(project, load_stack_file(project, path, display), stack)
+
+
+def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The stacks with a file in the project: Pulumi.<stack>.yaml."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def stack_hint(stack: str, project_dir: Path = PROJECT_DIR) -> str:
+    """"; did you mean 'prod'? (stacks: dev, prod)" for a stack name that has no file."""
+    names = stack_names(project_dir)
+    close = difflib.get_close_matches(stack, names, n=1, cutoff=0.5)
+    return (f"; did you mean {close[0]!r}?" if close else "") + (f" (stacks: {', '.join(names)})" if names else "")
 
 
 # --- wording -------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .engine import ROOT_STACK_TYPE, Graph, Resource
-from .gate import CheckResult, root_stack_urn
+from .gate import CheckResult, ViolationGroup, root_stack_urn
 from .values import UNKNOWN, contains_unknown, display, get_path, is_unknown, to_engine
 
 Settings = list[tuple[str, Any]]
@@ -214,12 +214,13 @@ def check_lines(result: CheckResult) -> list[str]:
              + (" as a first preview (computed values unknown)" if result.first_preview else "")]
     for level in ("mandatory", "advisory"):
         found = [v for v in result.violations if v.enforcement_level == level]
-        lines += ["", f"{level} violations ({len(found)})"]
+        groups = [g for g in result.groups() if g.enforcement_level == level]
+        rules = f" of {len(groups)} rule{'s' if len(groups) > 1 else ''}" if len(found) > len(groups) else ""
+        lines += ["", f"{level} violations ({len(found)}{rules})"]
         if not found:
             lines.append("  none")
-        for violation in found:
-            lines.append(f"  {violation.policy}: {violation.resource_name} ({violation.resource_type})")
-            lines += [f"      {line}" for line in violation.message.splitlines()]
+        for group in groups:
+            lines += _group_lines(group)
     if result.first_preview or result.undecided:
         by_policy: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for undecided in result.undecided:
@@ -237,9 +238,6 @@ def check_lines(result: CheckResult) -> list[str]:
     disabled = sorted(name for name, level in result.levels.items() if level == "disabled")
     if disabled:
         lines += ["", f"disabled by config: {', '.join(disabled)}"]
-    if result.unknown_policies:
-        lines += ["", f"warning: the config names no policy of the pack: {', '.join(result.unknown_policies)} "
-                      "(a typo leaves the intended policy at its default)"]
     if result.remediated:
         lines += ["", f"remediated ({len(result.remediated)}): the CLI would deploy these resources with the inputs "
                       "the policy rewrote"]
@@ -247,6 +245,27 @@ def check_lines(result: CheckResult) -> list[str]:
     verdict = (f"FAIL: {len(result.mandatory)} mandatory violation(s) block the deployment" if result.mandatory
                else "PASS: no mandatory violations")
     return [*lines, "", verdict]
+
+
+def _group_lines(group: ViolationGroup) -> list[str]:
+    """One rule's violations: a single one as the pack said it, several as the rule, where to fix them, then each
+    distinct finding once with the resources it names."""
+    if group.count == 1:
+        (finding,) = group.findings
+        name, type_ = finding.resources[0]
+        return [f"  {group.policy}: {name} ({type_})", *(f"      {line}" for line in finding.message.splitlines()),
+                *([f"      {group.where}"] if group.where else [])]
+    lines = [f"  {group.policy}: {group.count} resources"]
+    if group.where:
+        lines.append(f"      {group.where}")
+    for finding in group.findings:
+        first, *rest = finding.message.splitlines() or [""]
+        lines += [f"    - {first}", *(f"      {line}" for line in rest)]
+        if len(finding.resources) > 1 or group.NAME in finding.message:
+            lines.append(f"      {group.NAME}: " + ", ".join(name for name, _ in finding.resources))
+        else:
+            lines.append(f"      on {finding.resources[0][0]} ({finding.resources[0][1]})")
+    return lines
 
 
 def resource_json(resource: Resource) -> dict[str, Any]:
@@ -281,6 +300,7 @@ def document(graph: Graph, result: CheckResult | None = None) -> dict[str, Any]:
             "policies": [{"name": p.name, "type": p.policy_type, "enforcementLevel": result.levels.get(p.name),
                           "severity": p.severity or None, "verdict": verdicts[p.name]} for p in result.pack.policies],
             "violations": [v.as_json() for v in result.violations],
+            "violationGroups": [g.as_json() for g in result.groups()],
             "undecided": [u.as_json() for u in result.undecided],
             "notApplicable": [{"policy": p, "urn": u, "reason": r} for p, u, r in result.not_applicable],
             "summary": {"mandatory": len(result.mandatory), "advisory": len(result.advisory),

@@ -16,7 +16,7 @@ from typing import Any
 from . import catalog
 from .model import ContentFilterSettings, DeploymentSettings, RegionSettings, ResidencySettings
 from .model_catalog import ModelCatalog, ModelOffer, RegionCatalog
-from .reader import Reader, choices
+from .reader import Reader, choices, suggestion
 
 _DEPLOYMENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 _VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.-]{0,31}$")
@@ -53,7 +53,8 @@ def check_offer(r: Reader, key: str, models: ModelCatalog, region: RegionCatalog
         successor = models.successor(model, version)
         hint = (f"; Microsoft names {successor.replacement} as its successor" if successor is not None
                 else f"; offered there: {', '.join(region.models())}")
-        r.problem(f"{key}.model", model, f"a model Azure offers {where}{hint}", "is not offered")
+        r.problem(f"{key}.model", model, f"a model Azure offers {where}{hint}", "is not offered",
+                  suggestion(model, region.models()))
         return None
     offer = region.offers.get((model, version))
     if offer is None:
@@ -153,6 +154,12 @@ def parse_deployments(r: Reader, raw: Mapping[str, Any], filters: Mapping[str, C
         if model is not None and known:
             current = known[0].current(model, today)
             default_version = current.version if current is not None else None
+        if isinstance(item.get("version"), (int, float)) and not isinstance(item.get("version"), bool):
+            # YAML reads `version: 1` as a number and `version: 0613` as octal 395: Azure's versions are text.
+            r.problem(f"{key}.version", item["version"], f'the version in quotes, as Azure lists it: version: '
+                      f'"{item["version"]}" (a leading 0 must be written too, e.g. "001")',
+                      "is a number, not a version")
+            item = {k: v for k, v in item.items() if k != "version"}
         version = r.string(item, "version", f"{key}.version", default_version, pattern=_VERSION_RE,
                            allowed=f"a model version such as 2025-04-14 (Azure's current version of {model} in "
                                    f"{targets[0] if targets else 'the region'} when left out)")

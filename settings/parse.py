@@ -29,13 +29,13 @@ from .model import (
     Settings,
 )
 from .model_catalog import ModelCatalog, load_catalog
-from .reader import EMAIL_RE, Reader, choices
+from .reader import EMAIL_RE, Reader, choices, suggestion
 
 # The top-level keys of the project's config namespace, as declared in Pulumi.yaml.
 TOP_LEVEL_KEYS = (
     "environment", "namePrefix", "nameSuffix", "cloud", "residency", "regions", "privateDns", "keyVault", "account",
     "modelLifecycle", "contentFilters", "deployments", "access", "monitoring", "protection", "tags", "subscription",
-    "guardrails",
+    "guardrails", "allowEnvironmentMismatch",
 )
 # Keys that were settings once: a clear word on what replaced them beats "is not a known setting".
 RETIRED_KEYS = {
@@ -74,10 +74,18 @@ def parse_settings(raw: Mapping[str, Any], stack: str, today: dt.date | None = N
         if key in RETIRED_KEYS:
             r.problem(key, raw[key], RETIRED_KEYS[key], "is no longer a setting")
         elif key not in TOP_LEVEL_KEYS:
-            r.problem(key, raw[key], choices(TOP_LEVEL_KEYS), "is not a known setting")
+            r.problem(key, raw[key], choices(TOP_LEVEL_KEYS), "is not a known setting", suggestion(key, TOP_LEVEL_KEYS))
 
     environment = r.string(raw, "environment", "environment", pattern=_ENV_RE,
                            allowed="2-8 lower-case letters or digits starting with a letter, e.g. dev or prod")
+    mismatch_allowed = r.boolean(raw, "allowEnvironmentMismatch", "allowEnvironmentMismatch", False)
+    if environment is not None and environment != stack and not mismatch_allowed:
+        # A stack copied from another keeps its `environment`, and every name derives from it: the copy would
+        # deploy into the other stack's resource groups and names.
+        r.problem("environment", environment, f"{stack!r}, the stack's name (or set allowEnvironmentMismatch: true "
+                  f"when this stack shares another's environment name on purpose)",
+                  f"differs from the stack name {stack!r}, so this stack's resource names would be those of stack "
+                  f"{environment!r}")
     name_prefix = r.string(raw, "namePrefix", "namePrefix", "aoai", pattern=_PREFIX_RE,
                            allowed="2-10 lower-case letters or digits starting with a letter")
     name_suffix = r.string(raw, "nameSuffix", "nameSuffix", "", pattern=_SUFFIX_RE,
@@ -118,6 +126,9 @@ def _regions(r: Reader, raw: Mapping[str, Any], cloud: str | None) -> tuple[Regi
     entries = r.items(raw.get("regions"), "regions")
     if not entries and "regions" not in raw:
         r.missing("regions", "a list of one or more regions, each with location and a network")
+    elif not entries and isinstance(raw.get("regions"), list):
+        r.problem("regions", raw["regions"], "a list of one or more regions, each with location and a network",
+                  "is empty")
     regions: list[RegionSettings] = []
     networks: list[tuple[str, ipaddress.IPv4Network]] = []
     seen: set[str] = set()

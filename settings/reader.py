@@ -6,6 +6,7 @@ bad value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +45,17 @@ def choices(allowed: Iterable[Any]) -> str:
     return "one of " + ", ".join(str(a) for a in allowed)
 
 
+def suggestion(value: Any, allowed: Iterable[Any]) -> str:
+    """"; did you mean 'x'?" for the allowed value closest to a mistyped one (case and spelling), else ""."""
+    if not isinstance(value, str) or not value:
+        return ""
+    options = {str(a).lower(): str(a) for a in allowed}
+    if value.lower() in options and options[value.lower()] != value:
+        return f"; did you mean {options[value.lower()]!r}?"
+    close = difflib.get_close_matches(value.lower(), list(options), n=1, cutoff=0.6)
+    return f"; did you mean {options[close[0]]!r}?" if close else ""
+
+
 class Reader:
     """Reads typed values out of nested raw config, recording a problem for each value that does not fit."""
 
@@ -55,8 +67,9 @@ class Reader:
         """Something that works today but needs attention soon (a model version close to retirement)."""
         self.warnings.append(f"{key}: {message}")
 
-    def problem(self, key: str, value: Any, allowed: str, what: str = "is not allowed") -> None:
-        self.problems.append(f"{key}: {show(value)} {what} (allowed: {allowed})")
+    def problem(self, key: str, value: Any, allowed: str, what: str = "is not allowed", hint: str = "") -> None:
+        """`hint` (a "did you mean") comes last, after what is allowed."""
+        self.problems.append(f"{key}: {show(value)} {what} (allowed: {allowed}){hint}")
 
     def missing(self, key: str, allowed: str) -> None:
         self.problems.append(f"{key}: is required (allowed: {allowed})")
@@ -77,7 +90,8 @@ class Reader:
         known_set = set(known)
         for sub in raw:
             if sub not in known_set:
-                self.problem(f"{key}.{sub}", raw[sub], choices(sorted(known_set)), "is not a known setting")
+                self.problem(f"{key}.{sub}", raw[sub], choices(sorted(known_set)), "is not a known setting",
+                             suggestion(sub, known_set))
         return raw
 
     def items(self, raw: Any, key: str) -> list[Any]:
@@ -110,7 +124,7 @@ class Reader:
             self.missing(key, choices(allowed))
             return None
         if value not in allowed:
-            self.problem(key, value, choices(allowed))
+            self.problem(key, value, choices(allowed), hint=suggestion(value, allowed))
             return None
         return value
 

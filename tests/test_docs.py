@@ -432,6 +432,19 @@ def test_commands_name_real_targets_subcommands_flags_and_files(doc: Path) -> No
     assert not problems, "\n".join(problems)
 
 
+# Tools that live in the project's virtualenv: a documented command must name them by their .venv/bin path (or use a
+# make target), so it works in a fresh shell without `source .venv/bin/activate`.
+VENV_TOOLS = frozenset({"python", "python3", "pytest", "ruff", "mypy", "pip", "pip3"})
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=rel)
+def test_commands_need_no_activated_virtualenv(doc: Path) -> None:
+    problems = [f"{where(line)}: `{words[0]}` needs an activated virtualenv; write .venv/bin/{Path(words[0]).name} or "
+                f"use a make target" for line, words in commands_of(doc)
+                if (Path(words[0]).name in VENV_TOOLS or is_python(words[0])) and not words[0].startswith(".venv/bin/")]
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=rel)
 def test_relative_links_resolve(doc: Path) -> None:
     problems = []

@@ -19,8 +19,10 @@ TODAY = dt.date(2026, 11, 30)
 
 
 def problems(raw: dict[str, Any]) -> list[str]:
+    """The problems of `raw`, run as the stack its `environment` names (the name check has tests of its own)."""
+    stack = raw["environment"] if isinstance(raw.get("environment"), str) else "test"
     with pytest.raises(SettingsError) as caught:
-        parse_settings(raw, "test", today=TODAY)
+        parse_settings(raw, stack, today=TODAY)
     return caught.value.problems
 
 
@@ -285,3 +287,40 @@ def test_system_assigned_identity_needs_a_step_and_the_step_needs_it() -> None:
     raw["keyVault"]["identity"] = "systemAssigned"
     settings = parse_settings(raw, "dev", today=TODAY)
     assert settings.key_vault.encrypts_account and settings.key_vault.system_assigned_step == 2
+
+
+def test_a_stack_copied_from_another_must_change_its_environment() -> None:
+    raw = stack_values("dev")
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, "staging", today=TODAY)
+    (problem,) = [p for p in caught.value.problems if p.startswith("environment:")]
+    assert "'dev' differs from the stack name 'staging'" in problem and "allowEnvironmentMismatch" in problem
+    raw["allowEnvironmentMismatch"] = True
+    assert parse_settings(raw, "staging", today=TODAY).environment == "dev"
+
+
+def test_an_empty_region_list_is_a_settings_error_not_a_crash() -> None:
+    raw = stack_values("dev")
+    raw["regions"] = []
+    assert "regions: [] is empty (allowed: a list of one or more regions, each with location and a network)" \
+        in problems(raw)
+
+
+@pytest.mark.parametrize("path, value, hint", [
+    ("keyVault.keySise", 2048, "did you mean 'keySize'?"),
+    ("regions.0.location", "swedencentrl", "did you mean 'swedencentral'?"),
+    ("access.0.role", "Cognitive Services OpenAI Usr", "did you mean 'Cognitive Services OpenAI User'?"),
+    ("deployments.0.model", "gpt-4.l", "did you mean 'gpt-4.1'?"),
+    ("monitoringg", {}, "did you mean 'monitoring'?"),
+])
+def test_a_near_miss_gets_a_did_you_mean(path: str, value: Any, hint: str) -> None:
+    raw = stack_values("prod")
+    set_path(raw, path, value)
+    assert any(p.endswith(hint) for p in problems(raw)), problems(raw)
+
+
+def test_a_version_written_as_a_number_says_to_quote_it() -> None:
+    raw = stack_values("dev")
+    raw["deployments"][3]["version"] = 1
+    assert any(p.startswith('deployments[3].version: 1 is a number, not a version (allowed: the version in quotes, '
+                            'as Azure lists it: version: "1"') for p in problems(raw))

@@ -6,7 +6,7 @@ properties, where numbers arrive as floats and lists and maps may be the SDK's u
 
 from __future__ import annotations
 
-import copy
+import difflib
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -24,10 +24,12 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from .config_defaults import ALLOW_LIST, EXEMPTIONS, REPLACE, VOCABULARY, allow_lists, effective, with_defaults
 from .metadata import PolicyMeta, register
+from .remedies import config_where, where
 from .tokens import canonical_type, label
 
-EXEMPTIONS = "exemptResources"
+ROOT_STACK = "pulumi:pulumi:Stack"
 UNKNOWN = object()
 """Stands for a value that is not known until the update runs (an output of a resource not yet created)."""
 
@@ -304,16 +306,45 @@ def text_map(description: str, default: Mapping[str, str]) -> dict[str, Any]:
             "description": description}
 
 
+# Properties whose entries extend the schema default (see config_defaults.py), and what their entries name: the
+# offline host refuses an entry naming no region, model or role it knows.
+ALLOW_LISTS: dict[str, str | None] = {
+    "allowedBypass": None, "allowedIdentityTypes": None, "approvedFqdnSuffixes": None, "allowedKinds": None,
+    "allowedSkus": None, "approvedSubnetIds": None, "approvedVnetIdPrefixes": None, "allowedKeyTypes": None,
+    "allowedKeySizes": None, "allowedRegions": "region", "externalWorkspaceLocations": None, "allowedModels": "model",
+    "allowedFormats": None, "allowedModes": None, "approvedWorkspaceIds": None, "approvedActionGroupIds": None,
+    "allowedDynamicSensitivities": None, "allowedTagValues": None, "allowedLocations": "region",
+    "approvedSinkIds": None, "allowedTypes": None, "additionalAllowedTypes": None, "allowedIgnoreChanges": None,
+    "approvedIdentityIds": None, "allowedRolesByScope": "role", "allowedOtherScopeGrants": "role",
+    "breakGlassPrincipalIds": None, "allowedPrincipalTypes": None, "allowedInboundSources": None,
+    "approvedNsgIds": None, "allowedIpRules": None, "allowedVirtualNetworkSubnetIds": None,
+    "allowedRemoteVnetIds": None, "allowedKeyOps": None, "additionalRoleIds": None,
+}
+
+
 class Config:
-    """A policy's config: the schema's defaults overlaid with what the CLI or a host passed.
+    """A policy's config: the schema's defaults overlaid with what the CLI or a host passed (config_defaults.py, the
+    one place that rule lives), allow-lists extended by their defaults unless `replace` names them.
 
     The CLI applies schema defaults before configuring the pack, but the SDK does not: applying them here makes the
-    policy behave the same under both.
+    policy behave the same under both. `problems` are what the CLI would pass on silently: a property the schema does
+    not declare (a typo), or a `replace` entry that names no allow-list.
     """
 
     def __init__(self, given: Mapping[str, Any] | None, schema: Schema):
-        self._values: dict[str, Any] = {k: copy.deepcopy(v["default"]) for k, v in schema.items() if "default" in v}
-        self._values.update({k: v for k, v in (given or {}).items() if k != "enforcementLevel"})
+        given = dict(given or {})
+        self._values: dict[str, Any] = effective(schema, with_defaults(schema, given))
+        self.problems: list[tuple[str, str]] = []  # (property, what is wrong)
+        for key in sorted(k for k in given if k not in ("enforcementLevel", REPLACE) and k not in schema):
+            hint = difflib.get_close_matches(key, list(schema), n=1)
+            self.problems.append((key, f"{show(key)} is not one of its properties"
+                                 + (f" (did you mean {show(hint[0])}?)" if hint else "")
+                                 + "; the Pulumi CLI passes it on silently, so the setting meant is not applied"))
+        lists = set(allow_lists(schema))
+        for name in items(given.get(REPLACE)):
+            if name not in lists:
+                self.problems.append((REPLACE, f"{REPLACE} names {show(name)}, which is not one of its allow-lists "
+                                      + (f"({names(sorted(lists))})" if lists else "(it has none)")))
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -376,10 +407,22 @@ def cannot_read(policy: str, who: str, error: Exception) -> str:
 
 
 def _schema(config: Schema) -> Schema:
-    schema = dict(config)
+    """The policy's properties, its allow-lists marked, plus the two every policy takes: exemptions and `replace`."""
+    schema = {key: ({**spec, ALLOW_LIST: True, **({VOCABULARY: ALLOW_LISTS[key]} if ALLOW_LISTS[key] else {})}
+                    if key in ALLOW_LISTS else dict(spec)) for key, spec in config.items()}
     schema[EXEMPTIONS] = string_list(
         "Pulumi names or URNs of resources this policy skips: a reviewed, recorded waiver.", [])
+    lists = allow_lists(schema)
+    if lists:
+        schema[REPLACE] = {"type": "array", "items": {"type": "string", "enum": lists}, "default": [],
+                           "description": "Allow-lists given here that replace the default list instead of "
+                                          "extending it."}
     return schema
+
+
+def _config_problem(policy: str, problem: tuple[str, str]) -> str:
+    key, what = problem
+    return f"Correct the policy config of {policy}: {what}.\n{config_where(policy, key)}"
 
 
 def _framework(meta: PolicyMeta) -> PolicyComplianceFramework:
@@ -390,7 +433,13 @@ def _framework(meta: PolicyMeta) -> PolicyComplianceFramework:
 
 
 def _tags(meta: PolicyMeta) -> list[str]:
-    return [meta.concern, *[f"{fw}:{c}" for fw, cs in meta.controls.by_framework().items() for c in cs]]
+    """What GetAnalyzerInfo announces beyond the SDK's fields, so a host needs nothing but the protocol: the concern,
+    `control:<review control>`, `<framework>:<control>` per framework reference, and `checkov:`, `azure-policy:` and
+    `psrule:` for each outside rule that checks the same thing."""
+    return [meta.concern, f"control:{meta.control}",
+            *[f"{fw}:{c}" for fw, cs in meta.controls.by_framework().items() for c in cs],
+            *[f"checkov:{r}" for r in meta.checkov], *[f"azure-policy:{r}" for r in meta.azure_policy],
+            *[f"psrule:{r}" for r in meta.psrule]]
 
 
 def resource_policy(meta: PolicyMeta, description: str, resource_types: Collection[str] | None, config: Schema,
@@ -404,9 +453,12 @@ def resource_policy(meta: PolicyMeta, description: str, resource_types: Collecti
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         canonical = canonical_type(args.resource_type)
+        cfg = Config(args.get_config(), schema)
+        if canonical == ROOT_STACK:  # the engine analyzes the root stack once: config problems are reported there
+            for problem in cfg.problems:
+                report_violation(_config_problem(meta.name, problem), None)
         if types is not None and canonical not in types:
             return
-        cfg = Config(args.get_config(), schema)
         if cfg.exempt(args.name, args.urn):
             return
         if canonical != args.resource_type:
@@ -414,11 +466,12 @@ def resource_policy(meta: PolicyMeta, description: str, resource_types: Collecti
                                           args.get_config(), args.stack_tags)
         try:
             for message in check(args, cfg):
-                report_violation(message, None)
+                report_violation(f"{message}\n{where(meta.name)}", None)
         except UnknownValueError:
             raise  # the SDK reports "can't run during preview" for a value computed at update time
         except Exception as error:  # a malformed value fails the check, never the preview
-            report_violation(cannot_read(meta.name, subject(canonical, args.name), error), None)
+            report_violation(f"{cannot_read(meta.name, subject(canonical, args.name), error)}\n{where(meta.name)}",
+                             None)
 
     return ResourceValidationPolicy(
         name=meta.name, description=description, validate=validate, enforcement_level=enforcement_level,
@@ -434,15 +487,18 @@ def stack_policy(meta: PolicyMeta, description: str, config: Schema, check: Stac
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         cfg = Config(args.get_config(), schema)
+        for problem in cfg.problems:
+            report_violation(_config_problem(meta.name, problem), None)
         waived = {r.urn for r in args.resources if cfg.exempt(r.name, r.urn)}
         try:
             for violation in check(Stack(args.resources), cfg):
                 if violation.urn not in waived:
-                    report_violation(violation.message, violation.urn)
+                    report_violation(f"{violation.message}\n{where(meta.name)}", violation.urn)
         except UnknownValueError:
             raise
         except Exception as error:  # as in resource_policy
-            report_violation(cannot_read(meta.name, "a resource of this stack", error), None)
+            report_violation(f"{cannot_read(meta.name, 'a resource of this stack', error)}\n{where(meta.name)}",
+                             None)
 
     return StackValidationPolicy(
         name=meta.name, description=description, validate=validate, enforcement_level=enforcement_level,

@@ -1,9 +1,10 @@
 """The oracle for the served gate: the pack's policy objects called directly, in this process, with pulumi_policy
 argument objects built straight from the graph.
 
-It shares no code with offline/gate.py or offline/analyzer_host.py (its own value conversion, config merge and stack
-assembly), so agreement between the two means the host's gRPC transport, config handling and stack wiring lose and
-add nothing.
+It shares no code with offline/gate.py or offline/analyzer_host.py (its own value conversion and stack assembly), so
+agreement between the two means the host's gRPC transport and stack wiring lose and add nothing. The config merge is
+the CLI's rule, which lives once in the pack's aoai_policies/config_defaults.py (issue 13): the oracle applies that
+same rule to the file directly, the host applies it after the file went through its parser and validation.
 """
 
 from __future__ import annotations
@@ -103,24 +104,15 @@ def _props(value: Mapping[str, Any]) -> Any:
 def policy_config(definition: PackDefinition, config_file: Path | None) -> dict[str, tuple[EnforcementLevel, dict]]:
     """Level and properties per policy: the policy's level (or the pack's), schema defaults, then the file's 'all'
     level and per-policy entries."""
+    from offline.policy_config import rules  # the pack's config_defaults.py, loaded by path
+
+    PolicyDefaults, parse_entries, reconcile = rules().PolicyDefaults, rules().parse_entries, rules().reconcile
     given = json.loads(config_file.read_text()) if config_file is not None else {}
-    result = {}
-    for policy in definition.policies:
-        level = policy.enforcement_level or definition.enforcement_level
-        schema = (policy.config_schema.properties if policy.config_schema else None) or {}
-        properties = {k: copy.deepcopy(v["default"]) for k, v in schema.items() if "default" in v}
-        if isinstance(given.get("all"), str):
-            level = EnforcementLevel(given["all"])
-        entry = given.get(policy.name)
-        if isinstance(entry, str):
-            level = EnforcementLevel(entry)
-        elif isinstance(entry, dict):
-            entry = dict(entry)
-            if "enforcementLevel" in entry:
-                level = EnforcementLevel(entry.pop("enforcementLevel"))
-            properties.update(entry)
-        result[policy.name] = (level, properties)
-    return result
+    defaults = [PolicyDefaults(p.name, (p.enforcement_level or definition.enforcement_level).value,
+                               (p.config_schema.properties if p.config_schema else None) or {})
+                for p in definition.policies]
+    merged = reconcile(defaults, parse_entries(given))
+    return {p.name: (EnforcementLevel(merged[p.name].level), merged[p.name].properties) for p in definition.policies}
 
 
 @dataclass(frozen=True)

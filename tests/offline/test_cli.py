@@ -62,8 +62,13 @@ def test_check_fails_an_insecure_stack_with_exit_1(pool, tmp_path: Path, capsys:
     insecure = stack_file(tmp_path, {"protection": {"protect": False, "locks": False}})
     assert main(["check", "--stack", "prod", "--stack-file", str(insecure)], pool=pool) == 1
     out = capsys.readouterr().out
-    assert "mandatory violations (" in out and "aoai-delete-locks: aoai-prod-swc-openai-account" in out
-    assert "FAIL:" in out
+    assert "mandatory violations (" in out and "FAIL:" in out
+    # Every lock the stack lacks is one finding of one rule: the rule, where to fix it, then the resources once each.
+    locks = out[out.index("  aoai-delete-locks: "):]
+    header, where = locks.splitlines()[:2]
+    assert header.startswith("  aoai-delete-locks: ") and header.endswith(" resources")
+    assert where.strip().startswith(f"Fix in stack file {insecure}: protection.locks")
+    assert "aoai-prod-swc-openai-account" in locks.split("\n\n")[0]
 
 
 def test_settings_errors_exit_2_with_every_problem_and_no_traceback(tmp_path: Path, marker: str,
@@ -80,7 +85,8 @@ def test_settings_errors_exit_2_with_every_problem_and_no_traceback(tmp_path: Pa
 
 @pytest.mark.parametrize("document, message", [
     ('{"all": "sometimes"}', "'sometimes' is not a valid enforcement level"),
-    ('{"aoai-log-retention": {"minRetentionDays": "long"}}', "aoai-log-retention: minRetentionDays: invalid type"),
+    ('{"aoai-log-retention": {"minRetentionDays": "long"}}',
+     'policy.json:1:25: aoai-log-retention.minRetentionDays: "long" is a string, but an integer is expected'),
 ])
 def test_bad_policy_config_exits_2(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str,
                                    message: str) -> None:
@@ -88,7 +94,7 @@ def test_bad_policy_config_exits_2(pool, tmp_path: Path, capsys: pytest.CaptureF
     config.write_text(document)
     assert main(["check", "--stack", "dev", "--policy-config", str(config)], pool=pool) == 2
     err = capsys.readouterr().err
-    assert "error: the policy gate cannot run" in err and message in err and "Traceback" not in err
+    assert "error: the policy configuration cannot be used" in err and message in err and "Traceback" not in err
 
 
 def test_missing_files_exit_2(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,7 +134,8 @@ def test_check_json_names_every_resource_and_violation(pool, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("command", ["preview", "report"])  # report runs check and writes its JSON too
 def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                        command: str) -> None:
+                                        command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796083200")  # the report's "Generated" time, pinned
     outputs = []
     for run in ("a", "b"):
         extra = ["--out", str(tmp_path / f"{run}.md")] if command == "report" else []
@@ -138,6 +145,7 @@ def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.Cap
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     if command == "report":
         assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text()
+        assert "| Generated | 2026-12-01T00:00:00Z |" in (tmp_path / "a.md").read_text()
     else:  # the tree: component > resources, each with its key settings
         out = outputs[0]
         assert out.startswith("aoai-platform-prod (pulumi:pulumi:Stack): 140 resources")
@@ -155,3 +163,53 @@ def test_module_entry_point_runs_in_its_own_process(tmp_path: Path, marker: str)
     assert done.returncode == 0, done.stderr
     assert "PASS" in done.stdout and json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
     assert policy_processes(marker) == set(), "python -m offline must stop the pack before exiting"
+
+
+def test_make_says_the_gate_s_own_exit_code(tmp_path: Path) -> None:
+    """GNU make exits 2 whatever its recipe returned; the gated targets print the command's own code and meaning."""
+    insecure = stack_file(tmp_path, {"protection": {"protect": False, "locks": False}})
+    done = subprocess.run(["make", "--no-print-directory", "check", "STACK=prod", f"STACK_FILE={insecure}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
+    assert (f"make: '.venv/bin/python -m offline check --stack prod --stack-file {insecure}' exited 1 (1: a "
+            "mandatory violation blocks the deployment;") in done.stderr
+    done = subprocess.run(["make", "--no-print-directory", "check", "STACK=nope"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 2 and "exited 2 (1: a mandatory violation" in done.stderr
+    assert "did you mean" not in done.stderr or "(stacks: " in done.stderr
+
+
+def test_new_stack_writes_both_files_from_the_templates_and_they_pass_the_gate(pool) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("new_stack", ROOT / "scripts" / "new_stack.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    name = "t" + uuid.uuid4().hex[:6]
+    try:
+        stack_path, config_path = module.new_stack(name, today=dt.date(2026, 11, 30))
+        text = stack_path.read_text()
+        assert f"aoai-platform:environment: {name}" in text and 'keyExpiresOn: "2028-05-23"' in text
+        assert json.loads(config_path.read_text())["aoai-environment-tag"] == {"environment": name}
+        assert main(["check", "--stack", name], pool=pool) == 0
+        with pytest.raises(FileExistsError):
+            module.new_stack(name)
+    finally:
+        for path in (ROOT / f"Pulumi.{name}.yaml", ROOT / "policies" / "config" / f"{name}.json"):
+            path.unlink(missing_ok=True)
+    for bad in ("Prod", "x", "toolongname", "prod-eu"):
+        with pytest.raises(ValueError, match="cannot name a stack"):
+            module.new_stack(bad)
+
+
+@pytest.mark.parametrize("command", [["preview"], ["check"], ["report"], ["diff"], ["quota"], ["catalog", "refresh"]])
+def test_every_subcommand_s_help_has_examples_and_exit_codes(command: list[str],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:\n  .venv/bin/python -m offline " + " ".join(command) in text
+    assert "exit codes:\n  0  done" in text and "2  the run could not be judged" in text

@@ -416,7 +416,9 @@ NEW_CONFIG_CASES = [
          config=lambda b: {"contentFilters": {"default": {**b["contentFilters"]["default"],
                                                           "protectedMaterial": False}}}, theme="governance"),
     Case("prod-stack-labelled-staging", "aoai-environment-tag", None,
-         config=lambda b: {"environment": "staging"}, theme="governance"),
+         # The settings refuse an environment that is not the stack's name (tests/test_settings.py); the override
+         # that allows it on purpose must still not let a prod stack pass as another environment.
+         config=lambda b: {"environment": "staging", "allowEnvironmentMismatch": True}, theme="governance"),
 ]
 
 NEW_RESOURCE_CASES = [

@@ -49,7 +49,8 @@ def test_pulumi_yaml_passes_the_cli_checks_and_types_every_key() -> None:
     types = {key: declaration.full_type for key, declaration in project.config.items()}
     assert {key for key, full in types.items() if full == "string"} == settings.STRING_KEYS
     assert {key for key, full in types.items() if full != "string"} == set(settings.TOP_LEVEL_KEYS) - settings.STRING_KEYS
-    assert {full for key, full in types.items() if full != "string"} == {"object", "array<object>"}
+    assert {full for key, full in types.items() if full != "string"} == {"object", "array<object>", "boolean"}
+    assert [key for key, full in types.items() if full == "boolean"] == ["allowEnvironmentMismatch"]
     assert set(types) == set(settings.TOP_LEVEL_KEYS), "every settings key is declared, and only those"
 
 

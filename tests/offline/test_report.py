@@ -7,15 +7,34 @@ import re
 
 import pytest
 
-from offline.analyzer_host import PolicyInfo
 from offline.engine import Graph
-from offline.report import CONTROLS, Diagram, audit_policies, compliance_report, load_policy_metadata
+from offline.gate import CheckResult
+from offline.report import CONTROLS, Diagram, audit_policies, compliance_report
 from tests.offline.helpers import PACK, remove, resource, set_both, varied
 
 
 @pytest.fixture(scope="module")
-def prod_report(graphs: dict[str, Graph], gate) -> str:
-    return compliance_report(graphs["prod"], gate(graphs["prod"]), PACK)
+def prod_result(graphs: dict[str, Graph], gate) -> CheckResult:
+    return gate(graphs["prod"])
+
+
+@pytest.fixture(scope="module")
+def prod_report(graphs: dict[str, Graph], prod_result: CheckResult) -> str:
+    return compliance_report(graphs["prod"], prod_result, PACK)
+
+
+def registry() -> dict:  # type: ignore[type-arg]
+    """The pack's own metadata registry, imported as the pack's tests import it: what the report must agree with,
+    although it reads only what the pack announces over the protocol."""
+    import sys
+
+    sys.path.insert(0, str(PACK))
+    try:
+        from aoai_policies.metadata import POLICY_METADATA
+        from aoai_policies.pack import POLICIES  # noqa: F401 - importing the policies fills the registry
+    finally:
+        sys.path.remove(str(PACK))
+    return dict(POLICY_METADATA)
 
 
 def section(report: str, title: str) -> str:
@@ -49,31 +68,31 @@ def test_settings_name_values_and_resources(prod_report: str) -> None:
     assert "| Content filter · Jailbreak (Prompt) | blocking |" in content
 
 
-def test_framework_references_come_from_the_pack_registry(prod_report: str) -> None:
-    registry, control_sets = load_policy_metadata(PACK)
-    assert "aoai-account-public-network-disabled" in registry and "NETWORK_ISOLATION" in control_sets.values()
+def test_framework_references_come_from_what_the_pack_announces(prod_report: str) -> None:
     network = section(prod_report, "Network isolation")
     assert re.search(r"- NIST 800-53: .*SC-7", network)
     assert "Checkov CKV_AZURE_134" in network
 
 
-def test_each_policy_is_reported_under_the_control_its_metadata_declares() -> None:
-    registry, control_sets = load_policy_metadata(PACK)
-    infos = [PolicyInfo(name=name, description="", enforcement_level="mandatory", policy_type="resource")
-             for name in registry]
-    for audit in audit_policies(infos, registry, control_sets):
-        assert audit.control.key == registry[audit.info.name].control, audit.info.name
+def test_each_policy_is_reported_under_the_control_its_metadata_declares(prod_result: CheckResult) -> None:
+    metadata = registry()
+    audits = audit_policies(prod_result.pack.policies)
+    assert {a.info.name for a in audits} == set(metadata)
+    for audit in audits:
+        meta = metadata[audit.info.name]
+        assert audit.control.key == meta.control, audit.info.name
+        assert audit.frameworks == meta.controls.by_framework(), audit.info.name
+        assert audit.remediation == meta.remediation
+        assert len(audit.equivalents) == len(meta.checkov) + len(meta.azure_policy) + len(meta.psrule)
 
 
-def test_every_policy_is_listed_with_its_verdict_and_its_framework_controls(prod_report: str) -> None:
-    registry, control_sets = load_policy_metadata(PACK)
-    infos = [PolicyInfo(name=name, description="", enforcement_level="mandatory", policy_type="resource")
-             for name in registry]
-    for audit in audit_policies(infos, registry, control_sets):
+def test_every_policy_is_listed_with_its_verdict_and_its_framework_controls(prod_report: str,
+                                                                           prod_result: CheckResult) -> None:
+    for audit in audit_policies(prod_result.pack.policies):
         text = section(prod_report, audit.control.title)
         row = next((line for line in text.splitlines() if line.startswith(f"| `{audit.info.name}` |")), None)
         assert row is not None and "✅ pass" in row, audit.info.name
-        for framework, controls in registry[audit.info.name].controls.by_framework().items():
+        for framework, controls in audit.frameworks.items():
             assert all(c in text for c in controls), (audit.info.name, framework)
 
 
@@ -157,3 +176,125 @@ def test_runtime_enforcement_lists_each_exemption_with_its_end(graphs: dict[str,
     runtime = section(compliance_report(graph, gate(graph), PACK), "Runtime enforcement")
     assert ("| vaultRbac | Resource group rg-aoai-prod-swc | 2027-02-28 | Waiver | CHG-7: legacy vault until the "
             "migration, approved by the CISO |") in runtime
+
+
+def test_provenance_names_the_commit_the_tree_and_a_hash_of_every_input(graphs: dict[str, Graph], gate) -> None:
+    import hashlib
+    import subprocess
+
+    from offline.report import collect
+    from tests.offline.helpers import ROOT
+
+    stack_file, config = ROOT / "Pulumi.dev.yaml", ROOT / "policies" / "config" / "dev.json"
+    provenance = collect(stack_file, config, PACK)
+    text = section(compliance_report(graphs["dev"], gate(graphs["dev"]), PACK, provenance), "Provenance")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert f"| Commit | `{head}` |" in text
+    assert "| Working tree | clean" in text or "| Working tree | DIRTY:" in text
+    for path in (stack_file, config, ROOT / "Pulumi.yaml", PACK / "aoai_policies" / "common.py"):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in text, path
+    assert re.search(r"\| Policy pack \| \d+ files, sha256 of their sorted hashes `[0-9a-f]{64}` \|", text)
+
+
+def test_provenance_sees_an_uncommitted_change_and_a_changed_pack(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    from offline.report import collect
+
+    pack = tmp_path / "policies"
+    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text("config: {}\n")
+    for command in (["init", "-q"], ["add", "-A"],
+                    ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base"]):
+        subprocess.run(["git", *command], cwd=tmp_path, check=True)
+    clean = collect(stack, None, pack, project_dir=tmp_path)
+    assert clean.tree.startswith("clean") and len(clean.commit) == 40
+    (pack / "aoai_policies" / "tagging.py").write_text("# changed\n")
+    dirty = collect(stack, None, pack, project_dir=tmp_path)
+    assert dirty.tree.startswith("DIRTY: 1 uncommitted change(s) (policies/aoai_policies/tagging.py)")
+    assert dirty.pack_digest != clean.pack_digest
+
+
+def test_waived_rules_are_never_shown_as_passing(graphs: dict[str, Graph], gate, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.offline.helpers import ROOT
+
+    config = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    config["aoai-account-local-auth-disabled"] = {"exemptResources": ["aoai-dev-swc-openai-account"]}
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps(config))
+    report = compliance_report(graphs["dev"], gate(graphs["dev"], config=path), PACK)
+    summary = section(report, "Summary")
+    assert "| Gate verdict | ⚠️ PASS with waivers: 0 mandatory and 1 advisory violation(s) |" in summary
+    assert "| Waived rules | 2 disabled, 1 advisory only, 1 with exemptions (listed below) |" in summary
+    protection = next(line for line in summary.splitlines() if line.startswith("| [Deletion protection]"))
+    assert "✅" not in protection and "⏸ 2 policies disabled" in protection
+    identity = next(line for line in summary.splitlines() if line.startswith("| [Identity and access]"))
+    assert "✅" not in identity and "advisory only" in identity and "with exemptions" in identity
+    assert "| `aoai-delete-locks` | ⏸ disabled |" in summary
+    assert "| `aoai-no-user-principals` | ⚠️ advisory only |" in summary
+    assert "| `aoai-account-local-auth-disabled` | ⚠️ exempts resources | aoai-dev-swc-openai-account |" in summary
+    row = next(line for line in section(report, "Identity and access").splitlines()
+               if line.startswith("| `aoai-account-local-auth-disabled` |"))
+    assert "✅" not in row and "⚠️ pass, 1 resource(s) exempted" in row
+    locks = next(line for line in section(report, "Deletion protection").splitlines()
+                 if line.startswith("| `aoai-delete-locks` |"))
+    assert "✅" not in locks and "⏸ disabled" in locks
+
+
+def test_a_stack_without_waivers_says_so(prod_report: str) -> None:
+    assert "None: every policy is mandatory, none is disabled and none exempts a resource." in \
+        section(prod_report, "Summary")
+
+
+def test_alerts_are_shown_as_azure_evaluates_them(prod_report: str) -> None:
+    logging = section(prod_report, "Logging and monitoring")
+    assert ("| alert-aoai-prod-swc-throttling | Total of AzureOpenAIRequests where StatusCode is 429 > 10 | over "
+            "PT5M, every PT1M | 2 | Azure OpenAI account aoai-prod-swc |") in logging
+    assert "Total of AzureOpenAIRequests where StatusCode is 500, 502, 503, 504 > 5" in logging
+    assert "Average of AzureOpenAIProvisionedManagedUtilizationV2 where ModelDeploymentName is chat > 80" in logging
+
+
+def test_subnet_and_zone_ids_are_listed_with_their_owner(graphs: dict[str, Graph], gate) -> None:
+    from offline.engine import run_program
+
+    hub = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-hub/providers/Microsoft.Network"
+    zones = {"openai": f"{hub}/privateDnsZones/privatelink.openai.azure.com",
+             "cognitiveservices": f"{hub}/privateDnsZones/privatelink.cognitiveservices.azure.com",
+             "vault": f"{hub}/privateDnsZones/privatelink.vaultcore.azure.net"}
+    subnet = f"{hub}/virtualNetworks/vnet-hub/subnets/pe"
+    graph = run_program("dev", config_overrides={"regions": [{"location": "swedencentral", "existingSubnetId": subnet}],
+                                                 "privateDns": {"existingZoneIds": zones}})
+    network = section(compliance_report(graph, gate(graph, config=None), PACK), "Network isolation")
+    assert f"| subnet of pe-aoai-dev-swc | `{subnet}` | existing (hub): not managed here |" in network
+    assert f"| private DNS zone | `{zones['vault']}` | existing (hub): not managed here |" in network
+    prod = section(compliance_report(graphs["prod"], gate(graphs["prod"]), PACK), "Network isolation")
+    assert "privateDnsZones/privatelink.openai.azure.com` | created by this stack |" in prod
+
+
+def test_cost_and_scope_sections(graphs: dict[str, Graph], prod_result: CheckResult, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from offline.prices import load_prices
+
+    empty = compliance_report(graphs["prod"], prod_result, PACK, prices=load_prices())
+    cost = section(empty, "Provisioned capacity and monthly cost")
+    assert ("| DataZoneProvisionedManaged | swedencentral | aoai-prod-swc/chat (50) | 50 | no price configured for "
+            "DataZoneProvisionedManaged in swedencentral: add it to settings/data/prices.json |") in cost
+    assert "No estimate: no PTU price is configured" in cost
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"currency": "EUR", "prices": [
+        {"sku": "DataZoneProvisionedManaged", "region": "*", "monthlyPerPtu": 2.5,
+         "source": "test agreement CHG-1", "read": "2026-11-30"}]}))
+    priced = section(compliance_report(graphs["prod"], prod_result, PACK, prices=load_prices(prices, "p.json")),
+                     "Provisioned capacity and monthly cost")
+    assert "| 50 | 125.00 EUR (2.5 per PTU, test agreement CHG-1, read 2026-11-30) |" in priced
+    assert "Estimated total: 250.00 EUR a month." in priced
+    scope = section(empty, "Out of scope")
+    for title in ("Quota beyond the snapshot", "Inherited roles", "Management-group policy",
+                  "Microsoft's own abuse monitoring"):
+        assert f"- **{title}**:" in scope

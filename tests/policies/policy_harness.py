@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aoai_policies.config_defaults import PolicyDefaults, parse_entries, reconcile
 from aoai_policies.pack import POLICIES
+from aoai_policies.remedies import WHERE, split
 from pulumi.output import Unknown
 from pulumi_policy import (
     EnforcementLevel,
@@ -40,27 +42,25 @@ def policy(name: str) -> Policy:
     return next(p for p in POLICIES if p.name == name)
 
 
+def _reconciled(p: Policy, config: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The CLI's reconciliation for one policy (aoai_policies/config_defaults.py, the one place the rule lives)."""
+    schema = p.config_schema.properties if p.config_schema else {}
+    level = (p.enforcement_level or EnforcementLevel.ADVISORY).value
+    entry = reconcile([PolicyDefaults(p.name, level, schema)], parse_entries(config or {}))[p.name]
+    return entry.level, entry.properties
+
+
 def enforcement_level(p: Policy, config: Mapping[str, Any]) -> EnforcementLevel:
     """The level the CLI gives a policy: its own entry, else "all", else the policy's default."""
-    entry = config.get(p.name)
-    if isinstance(entry, str):
-        return EnforcementLevel(entry)
-    if isinstance(entry, Mapping) and "enforcementLevel" in entry:
-        return EnforcementLevel(entry["enforcementLevel"])
-    if "all" in config:
-        return EnforcementLevel(config["all"])
-    return p.enforcement_level or EnforcementLevel.ADVISORY
+    return EnforcementLevel(_reconciled(p, config)[0])
 
 
 def full_config(p: Policy, stack: str | None = "prod", **overrides: Any) -> dict[str, Any]:
     """What the CLI sends a policy: every schema default, then the stack's values, then the test's overrides.
     The SDK does not apply defaults itself, so tests always pass the whole config."""
     schema = p.config_schema.properties if p.config_schema else {}
-    values = {k: copy.deepcopy(v["default"]) for k, v in schema.items() if "default" in v}
-    entry = pack_config(stack).get(p.name) if stack else None
-    if isinstance(entry, Mapping):
-        values.update({k: copy.deepcopy(v) for k, v in entry.items() if k != "enforcementLevel"})
-    values.update(overrides)
+    values = _reconciled(p, pack_config(stack) if stack else None)[1]
+    values.update(copy.deepcopy(overrides))
     unknown = set(values) - set(schema)
     assert not unknown, f"config keys {sorted(unknown)} are not in the schema of {p.name}"
     return values
@@ -86,10 +86,19 @@ def check_resource(policy_name: str, resource_type: str, props: Mapping[str, Any
     messages: list[str] = []
 
     def collect(message: str, urn: str | None = None) -> None:
-        messages.append(message)
+        messages.append(own_sentence(policy_name, message))
 
     p.validate(args, collect)
     return messages
+
+
+def own_sentence(policy_name: str, message: str) -> str:
+    """The policy's own sentence of a message, after checking that the message ends with the line that names the keys
+    to change (aoai_policies/remedies.py); every test of a message checks that line this way."""
+    sentence, where = split(message)
+    assert where.startswith(WHERE) and ("stack file Pulumi." in where or "policy config policies/config/" in where), \
+        f"{policy_name}: the message does not say which file and key to change: {message!r}"
+    return sentence
 
 
 @dataclass
@@ -140,7 +149,7 @@ def check_stack(policy_name: str, resources: Sequence[Res] | Sequence[PolicyReso
     findings: list[Finding] = []
 
     def collect(message: str, urn: str | None = None) -> None:
-        findings.append(Finding(policy_name, EnforcementLevel.MANDATORY, message, urn))
+        findings.append(Finding(policy_name, EnforcementLevel.MANDATORY, own_sentence(policy_name, message), urn))
 
     p.validate(StackValidationArgs(prs, full_config(p, stack, **config)), collect)  # type: ignore[arg-type]
     return findings
@@ -188,15 +197,11 @@ def evaluate(graph: Any, config: Mapping[str, Any], stack: str | None = None) ->
         level = enforcement_level(p, config)
         if level == EnforcementLevel.DISABLED:
             continue
-        schema = p.config_schema.properties if p.config_schema else {}
-        values = {k: copy.deepcopy(v["default"]) for k, v in schema.items() if "default" in v}
-        entry = config.get(p.name)
-        if isinstance(entry, Mapping):
-            values.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+        values = _reconciled(p, config)[1]
 
         def report(message: str, urn: str | None = None, _p: Policy = p, _level: EnforcementLevel = level,
                    _urn: str | None = None) -> None:
-            findings.append(Finding(_p.name, _level, message, urn or _urn))
+            findings.append(Finding(_p.name, _level, own_sentence(_p.name, message), urn or _urn))
 
         def cannot_run(error: UnknownValueError, _p: Policy = p) -> None:
             # What the SDK reports when a policy reads a value computed during preview.

@@ -180,7 +180,8 @@ def test_allowed_kinds_are_configurable() -> None:
     props = account()
     props["kind"] = "AIServices"
     assert run("aoai-account-kind-sku", props) == []
-    assert run("aoai-account-kind-sku", props, allowedKinds=["OpenAI"]) != []
+    assert run("aoai-account-kind-sku", props, allowedKinds=["OpenAI"]) == [], "an allow-list extends its default"
+    assert run("aoai-account-kind-sku", props, allowedKinds=["OpenAI"], replace=["allowedKinds"]) != []
 
 
 # --- aoai-outbound-fqdn-allow-list ---

@@ -57,7 +57,10 @@ def test_an_unapproved_version_is_reported() -> None:
 def test_the_allow_list_is_configurable() -> None:
     props = deployment(version="2024-08-06")
     assert run("aoai-deployment-model-allowed", props, allowedModels={"gpt-4o": ["2024-08-06"]}) == []
-    assert run("aoai-deployment-model-allowed", deployment(), allowedModels={"gpt-4.1": ["2025-04-14"]}) != []
+    assert run("aoai-deployment-model-allowed", deployment(), allowedModels={"gpt-4.1": ["2025-04-14"]}) == [], \
+        "adding a model keeps the default table"
+    assert run("aoai-deployment-model-allowed", deployment(), allowedModels={"gpt-4.1": ["2025-04-14"]},
+               replace=["allowedModels"]) != []
 
 
 def test_another_model_format_is_reported() -> None:

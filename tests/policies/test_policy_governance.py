@@ -175,7 +175,8 @@ def test_the_guard_reports_an_unexpected_error_as_a_refusal() -> None:
         opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
         resource.validate(ResourceValidationArgs(t.KEY, {}, "urn:k", "k", opts, None, {}),
                           lambda message, urn=None: found.append(message))  # type: ignore[misc]
-        assert found[0] == "a first finding is kept"
+        assert found[0] == ("a first finding is kept\nFix in policy config policies/config/<stack>.json: "
+                            "aoai-test-crash.exemptResources")
         assert found[1].startswith("Correct the malformed properties of key 'k': policy aoai-test-crash could not "
                                    "evaluate them (TypeError: unhashable type: 'dict')")
 
@@ -186,7 +187,7 @@ def test_the_guard_reports_an_unexpected_error_as_a_refusal() -> None:
         whole = stack_policy(meta, "Crashes.", {}, crash_stack)
         reported: list[str] = []
         whole.validate(StackValidationArgs([], {}), lambda message, urn=None: reported.append(message))
-        assert reported[0] == "a first stack finding is kept"
+        assert reported[0].startswith("a first stack finding is kept\nFix in ")
         assert reported[1].startswith("Correct the malformed properties of a resource of this stack: policy "
                                       "aoai-test-crash could not evaluate them (KeyError: 'properties')")
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from aoai_policies import builtins, catalog, roles
 from aoai_policies import tokens as t
 from aoai_policies.metadata import FRAMEWORKS, POLICY_METADATA
 from aoai_policies.pack import POLICIES
-from policy_harness import PACK_DIR, enforcement_level, pack_config, policy
+from jsonschema import Draft7Validator
+from policy_harness import PACK_DIR, enforcement_level, full_config, pack_config, policy
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -128,23 +130,9 @@ def test_the_sku_and_zone_tables_agree_with_the_programs() -> None:
 
 
 def validate(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
-    """Problems of `value` against the JSON-schema subset the pack's config schemas use."""
-    kind = schema.get("type")
-    checks = {"array": list, "object": dict, "string": str, "boolean": bool, "integer": int}
-    if kind in checks and (not isinstance(value, checks[kind]) or (kind == "integer" and isinstance(value, bool))):
-        return [f"{path}: {value!r} is not {kind}"]
-    problems = []
-    if "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{path}: {value!r} not in {schema['enum']}")
-    if "minimum" in schema and value < schema["minimum"]:
-        problems.append(f"{path}: {value!r} below {schema['minimum']}")
-    if kind == "array":
-        for i, item in enumerate(value):
-            problems += validate(item, schema.get("items", {}), f"{path}[{i}]")
-    if kind == "object" and "additionalProperties" in schema:
-        for key, item in value.items():
-            problems += validate(item, schema["additionalProperties"], f"{path}.{key}")
-    return problems
+    """Problems of `value` against a config schema, by JSON Schema Draft 7 (what the offline host validates with; the
+    CLI's gojsonschema speaks drafts 4-7)."""
+    return [f"{path}: {error.message}" for error in Draft7Validator(schema).iter_errors(value)]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -273,3 +261,53 @@ def test_an_enforcement_level_in_the_config_is_not_mistaken_for_a_property() -> 
     args = ResourceValidationArgs(t.WORKSPACE, {"retentionInDays": 60.0}, "urn:x", "ws", options, None, config)
     p.validate(args, lambda message, urn=None: reported.append(message))  # type: ignore[misc]
     assert reported == []
+
+
+def test_every_policy_names_the_stack_keys_and_config_properties_an_operator_changes() -> None:
+    """aoai_policies/remedies.py: an entry per policy; every stack key a real setting, every property in the schema."""
+    from aoai_policies.remedies import REMEDIES, where
+
+    from settings.parse import TOP_LEVEL_KEYS
+
+    root = Path(__file__).resolve().parents[2]
+    assert set(REMEDIES) == {p.name for p in POLICIES}
+    for p in POLICIES:
+        remedy = REMEDIES[p.name]
+        assert remedy.stack or remedy.config or remedy.program, p.name
+        for key in remedy.stack:
+            assert key.split(".")[0].split("[")[0] in TOP_LEVEL_KEYS, (p.name, key)
+        schema = p.config_schema.properties if p.config_schema else {}
+        for prop in remedy.config:
+            assert prop in schema, (p.name, prop)
+        for path in remedy.program:
+            assert (root / path).exists(), (p.name, path)
+        line = where(p.name, "prod")
+        assert line.startswith("Fix in ") and f"policy config policies/config/prod.json: {p.name}." in line
+        if remedy.stack:
+            assert f"stack file Pulumi.prod.yaml: {', '.join(remedy.stack)}" in line
+
+
+def test_a_misspelt_property_or_replace_is_reported_by_the_pack_itself_under_the_cli() -> None:
+    """The CLI passes unknown properties on; the pack says so once, on the root stack, so `pulumi preview` (not only
+    the offline gate) shows the typo."""
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
+
+    p = policy("aoai-log-retention")
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+    config = {**full_config(p), "minRetentionDay": 400, "replace": ["minRetentionDays"]}
+    found: list[str] = []
+    args = ResourceValidationArgs("pulumi:pulumi:Stack", {}, "urn:pulumi:prod::aoai-platform::pulumi:pulumi:Stack::s",
+                                  "s", opts, None, config)
+    p.validate(args, lambda message, urn=None: found.append(message))  # type: ignore[misc]
+    assert [m.split("\n")[0] for m in found] == [
+        "Correct the policy config of aoai-log-retention: 'minRetentionDay' is not one of its properties (did you "
+        "mean 'minRetentionDays'?); the Pulumi CLI passes it on silently, so the setting meant is not applied.",
+        "Correct the policy config of aoai-log-retention: replace names 'minRetentionDays', which is not one of its "
+        "allow-lists (it has none).",
+    ]
+    assert all("\nFix in policy config policies/config/" in m for m in found)
+    workspace = ResourceValidationArgs("azure-native:operationalinsights:Workspace", {"retentionInDays": 400},
+                                       "urn:w", "w", opts, None, config)
+    found.clear()
+    p.validate(workspace, lambda message, urn=None: found.append(message))  # type: ignore[misc]
+    assert found == [], "reported once, on the root stack, not on every resource"

@@ -208,7 +208,8 @@ def test_foreign_groups_and_devices_are_refused() -> None:
     (message,) = types(assignment(principalType="ForeignGroup"))
     assert message.startswith("Grant role assignment 'grant' to a principal of type 'Group', 'ServicePrincipal' or "
                               "'User' instead of 'ForeignGroup'")
-    assert types(assignment(principalType="User"), allowedPrincipalTypes=["Group"]) != []
+    assert types(assignment(principalType="User"), allowedPrincipalTypes=["Group"]) == []  # extends the default
+    assert types(assignment(principalType="User"), allowedPrincipalTypes=["Group"], replace=["allowedPrincipalTypes"]) != []
 
 
 def test_a_missing_principal_type_and_a_malformed_principal_are_refused() -> None:

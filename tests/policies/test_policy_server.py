@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import select
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from aoai_policies import tokens as t
 from aoai_policies.pack import PACK_NAME, POLICIES
 from google.protobuf import empty_pb2, struct_pb2
-from policy_harness import PACK_DIR, enforcement_level, pack_config
+from policy_harness import PACK_DIR, enforcement_level, full_config, pack_config
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
@@ -28,8 +29,10 @@ POLICY_HOST = [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."]
 @contextlib.contextmanager
 def serve(command: Sequence[str]) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """Start the pack in policies/ as a child process, read its port from stdout, yield a connected stub."""
+    # The CLI starts a pack with PULUMI_STACK (and the rest of ConfigureStack's context) in its environment.
+    environment = {**os.environ, "PULUMI_STACK": "prod"}
     process = subprocess.Popen(list(command), cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, env=environment)
     try:
         assert process.stdout is not None and process.stderr is not None
         ready, _, _ = select.select([process.stdout], [], [], 60)
@@ -67,11 +70,7 @@ def configure(stub: analyzer_pb2_grpc.AnalyzerStub, stack: str) -> None:
     config = pack_config(stack)
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     for p in POLICIES:
-        schema = p.config_schema.properties if p.config_schema else {}
-        values = {k: v["default"] for k, v in schema.items()}
-        entry = config.get(p.name)
-        if isinstance(entry, Mapping):
-            values.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+        values = full_config(p, stack)
         level = analyzer_pb2.EnforcementLevel.Value(enforcement_level(p, config).value.upper())
         request.policyConfig[p.name].CopyFrom(analyzer_pb2.PolicyConfig(enforcementLevel=level,
                                                                         properties=struct(values)))
@@ -128,9 +127,13 @@ def test_a_public_account_is_a_mandatory_violation_over_grpc(analyzer: analyzer_
     assert diagnostic.policyName == "aoai-account-public-network-disabled"
     assert diagnostic.enforcementLevel == analyzer_pb2.MANDATORY
     assert diagnostic.severity == analyzer_pb2.POLICY_SEVERITY_CRITICAL
-    assert diagnostic.message.endswith("\nSet properties.publicNetworkAccess to 'Disabled' on Azure OpenAI account "
-                                       "'prod-subject' (it is 'Enabled'), so the account is reachable only through "
-                                       "its private endpoint.")
+    sentence, where = diagnostic.message.rsplit("\n", 1)
+    assert sentence.endswith("\nSet properties.publicNetworkAccess to 'Disabled' on Azure OpenAI account "
+                             "'prod-subject' (it is 'Enabled'), so the account is reachable only through its "
+                             "private endpoint.")
+    assert where == ("Fix in the program: components/openai.py; or, after review, in policy config "
+                     "policies/config/prod.json: aoai-account-public-network-disabled.exemptResources"), \
+        "the pack names the stack's files from PULUMI_STACK, which the CLI sets"
 
 
 def test_the_stack_config_sets_the_level_a_user_assignment_is_reported_at(
