@@ -7,6 +7,7 @@ identity principal and client ids, vault and key URIs with a version, so cross-r
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -15,14 +16,17 @@ import logging
 import runpy
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi.resource as pulumi_resource
+from google.protobuf import empty_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
@@ -282,14 +286,42 @@ def stack_config(stack: str, stack_file: Path | None = None, project_dir: Path =
     return resolved.project, dict(resolved.values)
 
 
+def _alias_kept_as_given(alias: Any, name: str, type_: str, parent: Any) -> Any:
+    return alias
+
+
+@contextlib.contextmanager
+def alias_urns_left_to_the_engine(monitor: mocks.MockMonitor) -> Iterator[None]:
+    """While the program runs, skip the SDK's eager computation of every alias's URN.
+
+    `pulumi.Resource.__init__` turns each alias into a URN right away (pulumi/resource.py, `collapse_alias_to_urn`),
+    for children to inherit when the engine cannot take alias *specs*. The mock monitor takes them (its
+    GetDeploymentInfo lists RESOURCE_MONITOR_FEATURE_ALIAS_SPECS, as the CLI's engine does), so the SDK sends each
+    alias as a spec (runtime/resource.py, `prepare_aliases`) and the eager URNs are never read. Every azure-native
+    resource carries some 25 type aliases (its API versions), and computing their URNs is three quarters of a run's
+    time. The registrations are the same either way (tests/offline/test_engine_speed.py compares them)."""
+    features = monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures
+    if resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS not in features:
+        yield
+        return
+    original = pulumi_resource.collapse_alias_to_urn
+    pulumi_resource.collapse_alias_to_urn = _alias_kept_as_given  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pulumi_resource.collapse_alias_to_urn = original
+
+
 def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
                 preview: bool = False, config_overrides: Mapping[str, Any] | None = None,
-                monitor: RecordingMonitor | None = None, first_preview: bool = False) -> Graph:
+                monitor: RecordingMonitor | None = None, first_preview: bool = False,
+                eager_alias_urns: bool = False) -> Graph:
     """Run `__main__.py` for `stack` under the mock engine and return every registration and the stack outputs.
 
     `config_overrides` replaces top-level keys of the project's namespace (tests use it to vary a stack).
     Settings errors propagate as `settings.SettingsError`; pass your own `monitor` to see what was registered first.
     `first_preview` runs as a first `pulumi preview` of an empty stack: a dry run whose computed outputs are unknown.
+    `eager_alias_urns` keeps the SDK's own alias URN computation (see `alias_urns_left_to_the_engine`).
     """
     project, config = stack_config(stack, stack_file, project_dir)
     for key, value in (config_overrides or {}).items():
@@ -316,5 +348,6 @@ def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = 
     def run_main() -> None:
         runpy.run_path(main, run_name="__main__")
 
-    _sync_await(run_in_stack(run_main))
+    with contextlib.nullcontext() if eager_alias_urns else alias_urns_left_to_the_engine(monitor):
+        _sync_await(run_in_stack(run_main))
     return Graph(project, stack, monitor.registrations, monitor.stack_outputs, logs.messages)
