@@ -26,7 +26,8 @@ import pulumi.resource as pulumi_resource
 from google.protobuf import empty_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
@@ -312,16 +313,44 @@ def alias_urns_left_to_the_engine(monitor: mocks.MockMonitor) -> Iterator[None]:
         pulumi_resource.collapse_alias_to_urn = original
 
 
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
+@contextlib.contextmanager
+def source_positions_left_out() -> Iterator[None]:
+    """While the program runs, skip the SDK's capture of the caller's stack for every registration.
+
+    `register_resource` walks the whole Python stack, reading each frame's source line, so that the CLI can point a
+    diagnostic at the line that declared the resource (pulumi/runtime/resource.py, `_get_stack_trace`, pulumi 3.x,
+    read 2026-11-30). The mock monitor never reads `sourcePosition` or `stackTrace`, and the walk is a quarter of a
+    run's time. Only those two fields change (tests/offline/test_engine_speed.py compares the rest)."""
+    original = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = original
+
+
+@contextlib.contextmanager
+def engine_shortcuts(monitor: mocks.MockMonitor) -> Iterator[None]:
+    """Both shortcuts: work of the SDK whose result the mock monitor does not use."""
+    with alias_urns_left_to_the_engine(monitor), source_positions_left_out():
+        yield
+
+
 def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = PROJECT_DIR,
                 preview: bool = False, config_overrides: Mapping[str, Any] | None = None,
                 monitor: RecordingMonitor | None = None, first_preview: bool = False,
-                eager_alias_urns: bool = False) -> Graph:
+                full_sdk: bool = False) -> Graph:
     """Run `__main__.py` for `stack` under the mock engine and return every registration and the stack outputs.
 
     `config_overrides` replaces top-level keys of the project's namespace (tests use it to vary a stack).
     Settings errors propagate as `settings.SettingsError`; pass your own `monitor` to see what was registered first.
     `first_preview` runs as a first `pulumi preview` of an empty stack: a dry run whose computed outputs are unknown.
-    `eager_alias_urns` keeps the SDK's own alias URN computation (see `alias_urns_left_to_the_engine`).
+    `full_sdk` runs every step the SDK runs under the CLI, including what the mock monitor never reads (see
+    `engine_shortcuts`).
     """
     project, config = stack_config(stack, stack_file, project_dir)
     for key, value in (config_overrides or {}).items():
@@ -348,6 +377,6 @@ def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = 
     def run_main() -> None:
         runpy.run_path(main, run_name="__main__")
 
-    with contextlib.nullcontext() if eager_alias_urns else alias_urns_left_to_the_engine(monitor):
+    with contextlib.nullcontext() if full_sdk else engine_shortcuts(monitor):
         _sync_await(run_in_stack(run_main))
     return Graph(project, stack, monitor.registrations, monitor.stack_outputs, logs.messages)

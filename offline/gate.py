@@ -304,12 +304,17 @@ def vocabularies() -> dict[str, list[str]]:
 
 def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, context: StackContext,
               first_preview: bool = False, config_label: str | None = None,
-              stack_file: str | None = None) -> CheckResult:
+              stack_file: str | None = None, passed: Mapping[str, PolicyTarget] | None = None) -> CheckResult:
     """Describe the stack to the pack, configure it, and analyze the graph in the CLI's order: ConfigureStack,
     GetAnalyzerInfo, Configure, Remediate and Analyze for every registration, AnalyzeStack once.
     `config_label` is how outputs name the config file (default: its path); `stack_file` how they name the stack
     file (default: Pulumi.<stack>.yaml): the pack's "Fix in" lines name the files by convention, these are the files
-    this run read."""
+    this run read.
+
+    `passed` (tests only; `check` never passes it) holds resource-stage targets, by URN, already known to pass every
+    enabled policy of this configuration: a registration equal to one of them is not sent to Remediate and Analyze,
+    since a resource policy sees nothing but the registration and its config. A test that varies a graph whose
+    unchanged form passes (tests/offline/conftest.py, `gate`) so pays only for what it changed."""
     host.connect(context)
     assert host.client is not None and host.info is not None
     label = config_label if config_label is not None else display_path(config_path)
@@ -324,7 +329,7 @@ def run_check(host: PolicyPackHost, graph: Graph, config_path: Path | None, cont
     undecided: set[Undecided] = set()
     not_applicable: set[tuple[str, str, str]] = set()
     remediated: set[tuple[str, str]] = set()
-    targets = resource_targets(graph)
+    targets = [t for t in resource_targets(graph) if passed is None or passed.get(t.urn) != t]
     for target, result in zip(targets, host.client.analyze_all(targets), strict=True):
         _collect(result.diagnostics, target.urn, "resource", violations, undecided)
         not_applicable |= {(policy, target.urn, reason) for policy, reason in result.not_applicable}

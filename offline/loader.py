@@ -24,6 +24,8 @@ stack-file and policy-config checks build on the same types.
 from __future__ import annotations
 
 import bisect
+import copy
+import functools
 import json
 import math
 import re
@@ -147,7 +149,15 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
 
 
 def load_yaml_text(text: str, name: str) -> Document:
-    """Decode YAML `text`, naming it `name` in messages."""
+    """Decode YAML `text`, naming it `name` in messages.
+
+    The result is a function of the text and the name alone, and PyYAML's pure-Python composer is a tenth of a
+    program run: the last documents decoded are kept, and each caller gets its own copy."""
+    return copy.deepcopy(_decoded_yaml(text, name))
+
+
+@functools.lru_cache(maxsize=32)
+def _decoded_yaml(text: str, name: str) -> Document:
     loader = _Loader(text)
     try:
         node = loader.get_node() if loader.check_node() else None

@@ -1,18 +1,29 @@
 """The program's graph for each stack, built once per test session under the mock engine and shared by every test
-that reads it (deep-copy one before changing it). `pyproject.toml` puts the project root on the path (`pythonpath`)."""
+that reads it (deep-copy one before changing it; `tests.support.variant` gives the same graphs and their
+variations, each run once). `pyproject.toml` puts the project root on the path (`pythonpath`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from offline.engine import Graph, run_program
+from offline.engine import Graph
+from tests.support import changed_variants, variant
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_graphs_stay_unchanged() -> Iterator[None]:
+    """A shared graph changed in place would mislead every later test that reads it: the session errors."""
+    yield
+    assert changed_variants() == [], "a test changed a shared graph in place: vary a copy (varied())"
 
 
 @pytest.fixture(scope="session")
 def dev_graph() -> Graph:
-    return run_program("dev")
+    return variant("dev")
 
 
 @pytest.fixture(scope="session")
 def prod_graph() -> Graph:
-    return run_program("prod")
+    return variant("prod")

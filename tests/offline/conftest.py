@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from offline.analyzer_host import HostPool, StackContext
-from offline.engine import Graph, run_program, stack_config
-from offline.gate import CheckResult, default_policy_config, run_check
+from offline.analyzer_host import HostPool, PolicyTarget, StackContext
+from offline.engine import Graph, stack_config
+from offline.gate import CheckResult, default_policy_config, resource_targets, run_check
 from tests.offline.helpers import PACK, TINY_PACK_MAIN, write_pack
 
 
@@ -32,9 +32,10 @@ def pool() -> Iterator[HostPool]:
 
 
 @pytest.fixture(scope="session")
-def graphs() -> dict[str, Graph]:
-    """Each stack's graph as the stack file describes it (deep-copy before changing one)."""
-    return {stack: run_program(stack) for stack in ("dev", "prod")}
+def graphs(dev_graph: Graph, prod_graph: Graph) -> dict[str, Graph]:
+    """Each stack's graph as the stack file describes it (the session's, from tests/conftest.py; deep-copy before
+    changing one)."""
+    return {"dev": dev_graph, "prod": prod_graph}
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +51,40 @@ Gate = Callable[..., CheckResult]
 
 
 @pytest.fixture(scope="session")
-def gate(pool: HostPool, stack_contexts: Mapping[str, StackContext]) -> Gate:
-    """Run the served pack over a graph: gate(graph, pack=..., config=..., first_preview=...)."""
+def gate(pool: HostPool, stack_contexts: Mapping[str, StackContext], graphs: Mapping[str, Graph]) -> Gate:
+    """Run the served pack over a graph: gate(graph, pack=..., config=..., first_preview=..., varies=...).
+
+    `varies=True` says the graph is a variation of its stack's unchanged graph, analyzed under a config that only
+    narrows the stack's own (fewer policies on, none newly enabled): the registrations the variation left as they were
+    are known to pass (the unchanged stack passes every policy, at every level, under its config; checked here once
+    per stack) and are not sent again (`run_check`, `passed`)."""
+    passing: dict[str, dict[str, PolicyTarget]] = {}
+
+    def baseline(stack: str) -> tuple[CheckResult, dict[str, PolicyTarget]]:
+        if stack not in passing:
+            unchanged = graphs[stack]
+            result = run(unchanged)
+            assert result.violations == () and result.undecided == (), f"unchanged {stack} must pass every policy"
+            passing[stack] = {t.urn: t for t in resource_targets(unchanged)}
+            baselines[stack] = result
+        return baselines[stack], passing[stack]
+
+    baselines: dict[str, CheckResult] = {}
 
     def run(graph: Graph, pack: Path = PACK, config: Path | str | None = "default",
-            first_preview: bool = False) -> CheckResult:
+            first_preview: bool = False, varies: bool = False) -> CheckResult:
         context = stack_contexts[graph.stack]
         path = default_policy_config(pack, graph.stack) if config == "default" else config
         assert path is None or isinstance(path, Path)
-        return run_check(pool.get(pack, context), graph, path, context, first_preview=first_preview)
+        passed = None
+        if varies:
+            assert pack == PACK and not first_preview
+            unchanged, passed = baseline(graph.stack)
+            result = run_check(pool.get(pack, context), graph, path, context, passed=passed)
+            newly = {p for p, level in result.levels.items()
+                     if level != "disabled" and unchanged.levels.get(p, "disabled") == "disabled"}
+            assert not newly, f"{sorted(newly)} are off in the unchanged stack's config: vary under a narrower one"
+            return result
+        return run_check(pool.get(pack, context), graph, path, context, first_preview=first_preview, passed=passed)
 
     return run

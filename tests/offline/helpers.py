@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -126,3 +127,16 @@ def add(graph: Graph, type_: str, name: str, inputs: dict[str, Any], outputs: di
                      outputs=copy.deepcopy(outputs if outputs is not None else inputs))
     graph.resources.append(added)
     return added
+
+
+def focused_config(stack: str, policy: str, directory: Path) -> Path:
+    """The stack's policy config with every policy but `policy` disabled (the pack then skips them entirely), for
+    tests that ask whether one named rule catches a variation: the verdict of that rule is the same, at a fraction of
+    the time of running every rule."""
+    document = json.loads((PACK / "config" / f"{stack}.json").read_text())
+    entry = document.get(policy)
+    entry = {**entry, "enforcementLevel": "mandatory"} if isinstance(entry, dict) else "mandatory"
+    document = {**document, "all": "disabled", policy: entry}
+    path = directory / f"{stack}-{policy}.json"
+    path.write_text(json.dumps(document, indent=1))
+    return path

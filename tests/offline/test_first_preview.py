@@ -12,11 +12,12 @@ from offline.gate import CheckResult
 from offline.render import check_lines, document, unknown_summary
 from offline.values import UNKNOWN, is_unknown
 from tests.offline.helpers import resource
+from tests.support import variant
 
 
 @pytest.fixture(scope="module")
 def first_preview() -> Graph:
-    return run_program("prod", first_preview=True)
+    return variant("prod", first_preview=True)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from offline.engine import Graph, run_program
+from offline.engine import Graph
 from offline.gate import CheckResult, default_policy_config
 from tests.offline.direct import DirectResult, evaluate, load_pack
 from tests.offline.helpers import PACK, resource, set_both, varied
+from tests.support import variant
 
 
 def served(result: CheckResult) -> tuple[frozenset[tuple[str, str, str, str]], frozenset[tuple[str, str]]]:
@@ -56,7 +57,7 @@ def test_served_pack_agrees_without_a_config_file(graphs: dict[str, Graph], gate
 
 
 def test_served_pack_agrees_on_a_first_preview(gate, pack_definition) -> None:
-    graph = run_program("prod", first_preview=True)
+    graph = variant("prod", first_preview=True)
     result = gate(graph, first_preview=True)
     assert result.undecided, "a first preview leaves ids unknown, so some policies cannot decide"
     assert_same(result, evaluate(pack_definition, graph, default_policy_config(PACK, "prod")))

@@ -14,13 +14,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from offline.engine import Graph, run_program
-from tests.offline.helpers import add, remove, resource, set_both, varied
-from tests.support import stack_values
+from offline.engine import Graph
+from tests.offline.helpers import add, focused_config, remove, resource, set_both, varied
+from tests.support import stack_values, variant
 
 ACCOUNT = "aoai-prod-swc-openai-account"
 VAULT = "aoai-prod-swc-cmk-vault"
@@ -631,16 +632,32 @@ def _assert_rejected(result, case: Case) -> None:  # type: ignore[no-untyped-def
         assert (case.policy, case.resource) in named, f"{case.id}: {case.policy} must name {case.resource}"
 
 
+@pytest.fixture(scope="session")
+def focused(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Prod's policy config with only the named rule on: the question each case asks is whether that rule catches
+    the variation (test_unchanged_prod_passes_every_policy runs them all over the unchanged stack)."""
+    directory = tmp_path_factory.mktemp("focused-config")
+    made: dict[str, Path] = {}
+
+    def config(policy: str) -> Path:
+        if policy not in made:
+            made[policy] = focused_config("prod", policy, directory)
+        return made[policy]
+
+    return config
+
+
 @pytest.mark.parametrize("case", CONFIG_CASES, ids=lambda c: c.id)
-def test_gate_rejects_insecure_config(case: Case, gate) -> None:
+def test_gate_rejects_insecure_config(case: Case, gate, focused) -> None:  # type: ignore[no-untyped-def]
     assert case.config is not None
-    graph = run_program("prod", config_overrides=case.config(stack_values("prod")))
-    _assert_rejected(gate(graph), case)
+    graph = variant("prod", case.config(stack_values("prod")))
+    _assert_rejected(gate(graph, config=focused(case.policy), varies=True), case)
 
 
 @pytest.mark.parametrize("case", RESOURCE_CASES, ids=lambda c: c.id)
-def test_gate_rejects_insecure_resource(case: Case, graphs: dict[str, Graph], gate) -> None:
+def test_gate_rejects_insecure_resource(case: Case, graphs: dict[str, Graph], gate,  # type: ignore[no-untyped-def]
+                                        focused) -> None:
     assert case.mutate is not None
     graph = varied(graphs["prod"])
     case.mutate(graph)
-    _assert_rejected(gate(graph), case)
+    _assert_rejected(gate(graph, config=focused(case.policy), varies=True), case)

@@ -22,11 +22,12 @@ from typing import Any
 import pytest
 
 from offline.analyzer_host import Call, PolicyPackHost
-from offline.engine import ROOT_STACK_TYPE, Graph, run_program
+from offline.engine import ROOT_STACK_TYPE, Graph
 from offline.gate import default_policy_config, default_provider, root_stack_urn, run_check, stack_context
 from offline.project_files import stack_config
 from offline.render import check_lines
 from tests.offline.helpers import PACK, TEST_PACK_PROJECT, write_pack
+from tests.support import variant
 
 RECORDING_PACK_MAIN = '''
 """A pack that writes down every request it receives, then answers as the real SDK does."""
@@ -96,7 +97,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     log = directory / "calls.jsonl"
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("RECORDING_PACK_LOG", str(log))
-    graph = run_program("prod")
+    graph = variant("prod")
     resolved = stack_config("prod")
     context = stack_context(graph, resolved.values, resolved.secret_keys)
     try:
@@ -158,7 +159,7 @@ def test_analyze_stack_gets_components_and_the_stack_with_their_registered_outpu
 
 
 def test_the_recording_monitor_keeps_component_outputs() -> None:
-    graph = run_program("dev")
+    graph = variant("dev")
     cmk = next(r for r in graph.resources if r.type == "aoai:keyvault:CustomerManagedKey")
     assert set(cmk.outputs) == {"vaultId", "vaultUri", "keyId", "keyUriWithVersion", "identityId"}
     assert cmk.inputs == {}

@@ -16,15 +16,7 @@ for path in (str(PACK_DIR), str(Path(__file__).resolve().parent)):
 
 
 @pytest.fixture(scope="session")
-def program_graphs():
-    """Run a stack's program once per test session under the mock engine: stack name -> graph."""
-    from offline.engine import run_program
-
-    cache: dict[str, object] = {}
-
-    def graph(stack: str):
-        if stack not in cache:
-            cache[stack] = run_program(stack)
-        return cache[stack]
-
-    return graph
+def program_graphs(dev_graph, prod_graph):  # type: ignore[no-untyped-def]
+    """Each stack's program graph, built once per test session (tests/conftest.py): stack name -> graph."""
+    graphs = {"dev": dev_graph, "prod": prod_graph}
+    return graphs.__getitem__

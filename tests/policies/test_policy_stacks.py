@@ -20,6 +20,7 @@ from policy_harness import Finding, evaluate, mandatory, pack_config
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from offline.engine import run_program
+from tests.support import variant
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -71,12 +72,12 @@ def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() ->
     # Role definition ids come from the deploying subscription, known at preview: the role policies decide then.
     decided = {"aoai-no-privileged-roles", "aoai-known-role-definitions"}
     for stack in ("prod", "dev"):
-        findings = evaluate(run_program(stack, first_preview=True), pack_config(stack))
+        findings = evaluate(variant(stack, first_preview=True), pack_config(stack))
         assert mandatory(findings) == []
         deferred = {f.policy for f in findings if "during preview" in f.message}
         assert deferred <= stack_policies
         assert not deferred & decided
-    unprotected = run_program("prod", first_preview=True, config_overrides={"protection": {"protect": False,
+    unprotected = variant("prod", first_preview=True, overrides={"protection": {"protect": False,
                                                                                            "locks": False}})
     assert counts(evaluate(unprotected, pack_config("prod"))) == {"aoai-protect-data-resources": 8}
 
@@ -151,10 +152,10 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
 }
 
 
-@pytest.mark.parametrize("variant", list(CONFIG_VARIANTS))
-def test_prod_variants_that_break_a_rule_are_caught_by_that_rule(variant: str) -> None:
-    overrides, expected = CONFIG_VARIANTS[variant]
-    graph = run_program("prod", config_overrides=overrides)
+@pytest.mark.parametrize("name", list(CONFIG_VARIANTS))
+def test_prod_variants_that_break_a_rule_are_caught_by_that_rule(name: str) -> None:
+    overrides, expected = CONFIG_VARIANTS[name]
+    graph = variant("prod", overrides)
     assert counts(evaluate(graph, pack_config("prod"))) == expected
 
 
