@@ -31,27 +31,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from settings import shapes
+
 from .prices import PriceTable
 
 REPLACEMENTS_FILE = Path(__file__).resolve().parent / "data" / "replacements.json"
 PROVISIONED_SKUS = ("ProvisionedManaged", "DataZoneProvisionedManaged", "GlobalProvisionedManaged")
-ACCOUNT = "azure-native:cognitiveservices:Account"
-DEPLOYMENT = "azure-native:cognitiveservices:Deployment"
+ACCOUNT = shapes.ACCOUNT
+DEPLOYMENT = shapes.DEPLOYMENT
 # The input holding each type's own Azure name (the last segment of its ARM id): a rename is a replacement.
-NAME_INPUTS = {
-    "azure-native:resources:ResourceGroup": "resourceGroupName", "azure-native:network:VirtualNetwork":
-    "virtualNetworkName", "azure-native:network:Subnet": "subnetName", "azure-native:network:NetworkSecurityGroup":
-    "networkSecurityGroupName", "azure-native:network:PrivateEndpoint": "privateEndpointName",
-    "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName", "azure-native:privatedns:PrivateZone":
-    "privateZoneName", "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName", ACCOUNT: "accountName",
-    DEPLOYMENT: "deploymentName", "azure-native:cognitiveservices:RaiPolicy": "raiPolicyName",
-    "azure-native:keyvault:Vault": "vaultName", "azure-native:keyvault:Key": "keyName",
-    "azure-native:managedidentity:UserAssignedIdentity": "resourceName", "azure-native:operationalinsights:Workspace":
-    "workspaceName",
-}
-LABELS = {ACCOUNT: "Azure OpenAI account", "azure-native:keyvault:Vault": "Key Vault", "azure-native:keyvault:Key":
-          "key", "azure-native:operationalinsights:Workspace": "Log Analytics workspace",
-          "azure-native:privatedns:PrivateZone": "private DNS zone", DEPLOYMENT: "model deployment"}
+NAME_INPUTS = {token: shapes.shape(token).name_input for token in (
+    shapes.RESOURCE_GROUP, shapes.VIRTUAL_NETWORK, shapes.SUBNET, shapes.NETWORK_SECURITY_GROUP,
+    shapes.PRIVATE_ENDPOINT, shapes.PRIVATE_DNS_ZONE_GROUP, shapes.PRIVATE_ZONE, shapes.VIRTUAL_NETWORK_LINK, ACCOUNT,
+    DEPLOYMENT, shapes.RAI_POLICY, shapes.VAULT, shapes.KEY, shapes.USER_ASSIGNED_IDENTITY, shapes.WORKSPACE)}
+LABELS = {ACCOUNT: "Azure OpenAI account", shapes.VAULT: "Key Vault", shapes.KEY: "key",
+          shapes.WORKSPACE: "Log Analytics workspace", shapes.PRIVATE_ZONE: "private DNS zone",
+          DEPLOYMENT: "model deployment"}
 
 
 class DiffError(Exception):

@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from settings import shapes
+
 from .engine import ROOT_STACK_TYPE, Graph, Resource
 from .gate import CheckResult, ViolationGroup, root_stack_urn
 from .values import UNKNOWN, contains_unknown, display, get_path, is_unknown, to_engine
@@ -101,50 +103,50 @@ def _activity_alert(i: Mapping[str, Any]) -> Settings:
 
 
 KEY_SETTINGS: dict[str, Callable[[Mapping[str, Any]], Settings]] = {
-    "azure-native:resources:ResourceGroup": _paths("location"),
-    "azure-native:network:VirtualNetwork": _paths("location", "addressSpace.addressPrefixes"),
-    "azure-native:network:Subnet": _paths("addressPrefix", "privateEndpointNetworkPolicies", "defaultOutboundAccess"),
-    "azure-native:network:NetworkSecurityGroup": lambda i: [("location", i.get("location")),
+    shapes.RESOURCE_GROUP: _paths("location"),
+    shapes.VIRTUAL_NETWORK: _paths("location", "addressSpace.addressPrefixes"),
+    shapes.SUBNET: _paths("addressPrefix", "privateEndpointNetworkPolicies", "defaultOutboundAccess"),
+    shapes.NETWORK_SECURITY_GROUP: lambda i: [("location", i.get("location")),
                                                             ("rules", len(i.get("securityRules") or []))],
-    "azure-native:network:PrivateEndpoint": lambda i: [
+    shapes.PRIVATE_ENDPOINT: lambda i: [
         ("location", i.get("location")),
         ("groupIds", get_path((i.get("privateLinkServiceConnections") or [{}])[0], "groupIds"))],
-    "azure-native:network:PrivateDnsZoneGroup": lambda i: [
+    shapes.PRIVATE_DNS_ZONE_GROUP: lambda i: [
         ("zones", [c.get("name") for c in i.get("privateDnsZoneConfigs") or [] if isinstance(c, Mapping)])],
-    "azure-native:privatedns:PrivateZone": _paths("privateZoneName", "location"),
-    "azure-native:privatedns:VirtualNetworkLink": _paths("privateZoneName", "registrationEnabled"),
-    "azure-native:cognitiveservices:Account": _paths(
+    shapes.PRIVATE_ZONE: _paths("privateZoneName", "location"),
+    shapes.VIRTUAL_NETWORK_LINK: _paths("privateZoneName", "registrationEnabled"),
+    shapes.ACCOUNT: _paths(
         "location", "kind", "sku.name", "properties.publicNetworkAccess", "properties.networkAcls.defaultAction",
         "properties.disableLocalAuth", "properties.restrictOutboundNetworkAccess", "properties.encryption.keySource",
         "identity=identity.type"),
-    "azure-native:cognitiveservices:Deployment": _deployment,
-    "azure-native:cognitiveservices:RaiPolicy": _rai,
-    "azure-native:keyvault:Vault": _paths(
+    shapes.DEPLOYMENT: _deployment,
+    shapes.RAI_POLICY: _rai,
+    shapes.VAULT: _paths(
         "location", "properties.sku.name", "properties.enableRbacAuthorization", "properties.enablePurgeProtection",
         "properties.softDeleteRetentionInDays", "properties.publicNetworkAccess"),
-    "azure-native:keyvault:Key": _paths("properties.kty", "properties.keySize", "properties.keyOps"),
-    "azure-native:managedidentity:UserAssignedIdentity": _paths("location"),
-    "azure-native:authorization:RoleAssignment": _role,
-    "azure-native:authorization:ManagementLockByScope": lambda i: [("level", i.get("level")),
+    shapes.KEY: _paths("properties.kty", "properties.keySize", "properties.keyOps"),
+    shapes.USER_ASSIGNED_IDENTITY: _paths("location"),
+    shapes.ROLE_ASSIGNMENT: _role,
+    shapes.LOCK: lambda i: [("level", i.get("level")),
                                                                    ("scope", short_id(i.get("scope")))],
-    "azure-native:monitor:DiagnosticSetting": _diagnostics,
-    "azure-native:operationalinsights:Workspace": _paths("location", "sku.name", "retentionInDays"),
-    "azure-native:monitor:ActionGroup": lambda i: [("receivers", len(i.get("emailReceivers") or []))],
-    "azure-native:monitor:MetricAlert": _alert,
-    "azure-native:authorization:PolicyAssignment": _assignment,
-    "azure-native:authorization:PolicyExemption": lambda i: [
+    shapes.DIAGNOSTIC_SETTING: _diagnostics,
+    shapes.WORKSPACE: _paths("location", "sku.name", "retentionInDays"),
+    shapes.ACTION_GROUP: lambda i: [("receivers", len(i.get("emailReceivers") or []))],
+    shapes.METRIC_ALERT: _alert,
+    shapes.POLICY_ASSIGNMENT: _assignment,
+    shapes.POLICY_EXEMPTION: lambda i: [
         ("expiresOn", i.get("expiresOn")), ("category", i.get("exemptionCategory")),
         ("scope", short_id(i.get("scope")))],
-    "azure-native:monitor:SubscriptionDiagnosticSetting": lambda i: [
+    shapes.SUBSCRIPTION_DIAGNOSTIC_SETTING: lambda i: [
         ("logs", [log.get("category") for log in i.get("logs") or [] if isinstance(log, Mapping)]),
         ("workspace", short_id(i.get("workspaceId")))],
-    "azure-native:monitor:ActivityLogAlert": _activity_alert,
-    "azure-native:monitor:ScheduledQueryRule": _paths("location", "severity", "windowSize"),
-    "azure-native:eventgrid:SystemTopic": _paths("location", "topicType"),
-    "azure-native:eventgrid:SystemTopicEventSubscription": _paths(
+    shapes.ACTIVITY_LOG_ALERT: _activity_alert,
+    shapes.SCHEDULED_QUERY_RULE: _paths("location", "severity", "windowSize"),
+    shapes.SYSTEM_TOPIC: _paths("location", "topicType"),
+    shapes.SYSTEM_TOPIC_EVENT_SUBSCRIPTION: _paths(
         "endpointType=destination.endpointType", "severity=destination.severity",
         "events=filter.includedEventTypes"),
-    "azure-native:security:Pricing": _paths("pricingName", "pricingTier"),
+    shapes.DEFENDER_PRICING: _paths("pricingName", "pricingTier"),
 }
 
 

@@ -9,49 +9,46 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from settings import shapes
+
 from ..engine import Graph, Resource
 from ..render import role_names, short_id
 from ..values import display, get_path, is_unknown
 
-ACCOUNT = "azure-native:cognitiveservices:Account"
-DEPLOYMENT = "azure-native:cognitiveservices:Deployment"
-RAI_POLICY = "azure-native:cognitiveservices:RaiPolicy"
-VAULT = "azure-native:keyvault:Vault"
-KEY = "azure-native:keyvault:Key"
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-ROLE = "azure-native:authorization:RoleAssignment"
-LOCK = "azure-native:authorization:ManagementLockByScope"
-ENDPOINT = "azure-native:network:PrivateEndpoint"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-VNET = "azure-native:network:VirtualNetwork"
-SUBNET = "azure-native:network:Subnet"
-NSG = "azure-native:network:NetworkSecurityGroup"
-ZONE = "azure-native:privatedns:PrivateZone"
-LINK = "azure-native:privatedns:VirtualNetworkLink"
-WORKSPACE = "azure-native:operationalinsights:Workspace"
-DIAGNOSTIC = "azure-native:monitor:DiagnosticSetting"
-ALERT = "azure-native:monitor:MetricAlert"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
-POLICY_ASSIGNMENT = "azure-native:authorization:PolicyAssignment"
-POLICY_EXEMPTION = "azure-native:authorization:PolicyExemption"
-ACTIVITY_LOG = "azure-native:monitor:SubscriptionDiagnosticSetting"
-ACTIVITY_ALERT = "azure-native:monitor:ActivityLogAlert"
-LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
-SYSTEM_TOPIC = "azure-native:eventgrid:SystemTopic"
-EVENT_SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
-DEFENDER = "azure-native:security:Pricing"
+ACCOUNT = shapes.ACCOUNT
+DEPLOYMENT = shapes.DEPLOYMENT
+RAI_POLICY = shapes.RAI_POLICY
+VAULT = shapes.VAULT
+KEY = shapes.KEY
+IDENTITY = shapes.USER_ASSIGNED_IDENTITY
+ROLE = shapes.ROLE_ASSIGNMENT
+LOCK = shapes.LOCK
+ENDPOINT = shapes.PRIVATE_ENDPOINT
+ZONE_GROUP = shapes.PRIVATE_DNS_ZONE_GROUP
+VNET = shapes.VIRTUAL_NETWORK
+SUBNET = shapes.SUBNET
+NSG = shapes.NETWORK_SECURITY_GROUP
+ZONE = shapes.PRIVATE_ZONE
+LINK = shapes.VIRTUAL_NETWORK_LINK
+WORKSPACE = shapes.WORKSPACE
+DIAGNOSTIC = shapes.DIAGNOSTIC_SETTING
+ALERT = shapes.METRIC_ALERT
+ACTION_GROUP = shapes.ACTION_GROUP
+RESOURCE_GROUP = shapes.RESOURCE_GROUP
+POLICY_ASSIGNMENT = shapes.POLICY_ASSIGNMENT
+POLICY_EXEMPTION = shapes.POLICY_EXEMPTION
+ACTIVITY_LOG = shapes.SUBSCRIPTION_DIAGNOSTIC_SETTING
+ACTIVITY_ALERT = shapes.ACTIVITY_LOG_ALERT
+LOG_ALERT = shapes.SCHEDULED_QUERY_RULE
+SYSTEM_TOPIC = shapes.SYSTEM_TOPIC
+EVENT_SUBSCRIPTION = shapes.SYSTEM_TOPIC_EVENT_SUBSCRIPTION
+DEFENDER = shapes.DEFENDER_PRICING
 
 # The input that holds each type's Azure name (what a reviewer finds in the portal).
-NAME_KEYS = {
-    ACCOUNT: "accountName", DEPLOYMENT: "deploymentName", RAI_POLICY: "raiPolicyName", VAULT: "vaultName",
-    KEY: "keyName", IDENTITY: "resourceName", ENDPOINT: "privateEndpointName", VNET: "virtualNetworkName",
-    SUBNET: "subnetName", NSG: "networkSecurityGroupName", ZONE: "privateZoneName", LINK: "virtualNetworkLinkName",
-    WORKSPACE: "workspaceName", ALERT: "ruleName", ACTION_GROUP: "actionGroupName", RESOURCE_GROUP: "resourceGroupName",
-    LOCK: "lockName", POLICY_ASSIGNMENT: "policyAssignmentName", POLICY_EXEMPTION: "policyExemptionName",
-    ACTIVITY_LOG: "name", ACTIVITY_ALERT: "activityLogAlertName", LOG_ALERT: "ruleName",
-    SYSTEM_TOPIC: "systemTopicName", EVENT_SUBSCRIPTION: "eventSubscriptionName", DEFENDER: "pricingName",
-}
+NAME_KEYS = {token: shapes.shape(token).name_input for token in (
+    ACCOUNT, DEPLOYMENT, RAI_POLICY, VAULT, KEY, IDENTITY, ENDPOINT, VNET, SUBNET, NSG, ZONE, LINK, WORKSPACE, ALERT,
+    ACTION_GROUP, RESOURCE_GROUP, LOCK, POLICY_ASSIGNMENT, POLICY_EXEMPTION, ACTIVITY_LOG, ACTIVITY_ALERT, LOG_ALERT,
+    SYSTEM_TOPIC, EVENT_SUBSCRIPTION, DEFENDER)}  # not role assignments and diagnostic settings: their names say little
 LABELS = {
     ACCOUNT: "Azure OpenAI account", DEPLOYMENT: "Model deployment", RAI_POLICY: "Content filter", VAULT: "Key Vault",
     KEY: "Key", IDENTITY: "Managed identity", ROLE: "Role assignment", LOCK: "Lock", ENDPOINT: "Private endpoint",
@@ -71,9 +68,8 @@ def cell(text: Any) -> str:
 # --- reading the graph -------------------------------------------------------------------------------------------
 
 # Child resources are named within their parent: `kv-aoai-prod-swc/aoai-cmk` says which key.
-PARENT_NAME_KEYS = {KEY: "vaultName", SUBNET: "virtualNetworkName", DEPLOYMENT: "accountName",
-                    EVENT_SUBSCRIPTION: "systemTopicName",
-                    RAI_POLICY: "accountName", LINK: "privateZoneName"}
+PARENT_NAME_KEYS = {token: shapes.shape(token).parent_inputs[-1]
+                    for token in (KEY, SUBNET, DEPLOYMENT, EVENT_SUBSCRIPTION, RAI_POLICY, LINK)}
 
 
 def azure_name(resource: Resource) -> str:
