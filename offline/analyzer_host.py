@@ -498,10 +498,13 @@ class AnalyzerClient:
     def analyze_all(self, targets: Sequence[PolicyTarget]) -> list[AnalyzeResult]:
         """Remediate, then Analyze, each registration, as the engine's step generator does: a remediation's new
         inputs are what Analyze sees. Requests go out together (the pack serves four at a time); results in order."""
-        remediating = [self.stub.Remediate.future(_analyze_request(t)) for t in targets]
+        requests = [_analyze_request(t) for t in targets]
+        remediating = [self.stub.Remediate.future(request) for request in requests]
         remediations = [_remediations(target, call.result()) for target, call in zip(targets, remediating, strict=True)]
         final = [_remediated(target, found) for target, found in zip(targets, remediations, strict=True)]
-        analyzing = [self.stub.Analyze.future(_analyze_request(t)) for t in final]
+        # A registration no remediation changed is analyzed with the very request it was remediated with.
+        analyzing = [self.stub.Analyze.future(request if after is before else _analyze_request(after))
+                     for request, before, after in zip(requests, targets, final, strict=True)]
         return [dataclasses.replace(_result(call.result()), remediations=found)
                 for call, found in zip(analyzing, remediations, strict=True)]
 
