@@ -134,6 +134,19 @@ def as_outputs(type_: str, state: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in shaped.items() if key in names or key == "id"}
 
 
+# The host names Azure gives a vault (vaultUri, key URIs) and an account (endpoint) in each cloud of the `cloud`
+# setting. Microsoft Learn "Azure Private Endpoint private DNS zone values" (MicrosoftDocs/azure-docs
+# articles/private-link/private-endpoint-dns.md, Government table, read 2026-11-30): Key Vault vault.usgovcloudapi.net,
+# Azure AI services cognitiveservices.azure.us; openai.azure.us is the public zone behind settings/catalog.py's
+# privatelink.openai.azure.us.
+CLOUD_SUFFIXES: dict[str, dict[str, str]] = {
+    "public": {"vault": "vault.azure.net", "openai": "openai.azure.com",
+               "cognitiveservices": "cognitiveservices.azure.com"},
+    "usgovernment": {"vault": "vault.usgovcloudapi.net", "openai": "openai.azure.us",
+                     "cognitiveservices": "cognitiveservices.azure.us"},
+}
+
+
 class AzureMocks(mocks.Mocks):
     """Answers each registration with the outputs Azure Resource Manager would return.
 
@@ -143,8 +156,7 @@ class AzureMocks(mocks.Mocks):
     """
 
     def __init__(self, cloud_suffixes: Mapping[str, str] | None = None, computed: bool = True):
-        self.suffixes = dict(cloud_suffixes or {"vault": "vault.azure.net", "openai": "openai.azure.com",
-                                                "cognitiveservices": "cognitiveservices.azure.com"})
+        self.suffixes = dict(cloud_suffixes or CLOUD_SUFFIXES["public"])
         self.computed = computed
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
@@ -360,7 +372,9 @@ def run_program(stack: str, stack_file: Path | None = None, project_dir: Path = 
         else:
             config[full] = project_files.config_string(value)
 
-    monitor = monitor or RecordingMonitor(AzureMocks(computed=not first_preview))
+    # Azure answers with the stack's cloud's host names (an unknown cloud is the settings' error to report).
+    suffixes = CLOUD_SUFFIXES.get(config.get(f"{project}:cloud", "public"), CLOUD_SUFFIXES["public"])
+    monitor = monitor or RecordingMonitor(AzureMocks(suffixes, computed=not first_preview))
     preview = preview or first_preview
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()

@@ -18,12 +18,12 @@ from typing import Any
 
 from pulumi import RunError
 
-from settings import Settings, parse_settings
+from settings import Settings
 from settings.model_catalog import DATA_DIR, ModelCatalog, load_catalog
 
 from .engine import PROJECT_DIR
 from .loader import LoadError
-from .stack_settings import settings_values
+from .stack_settings import stack_settings
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def project_settings(project_dir: Path = PROJECT_DIR, today: dt.date | None = No
     result = []
     for stack, path in sorted(files.items()):
         try:
-            result.append(parse_settings(settings_values(stack, path, project_dir), stack, today=today))
+            result.append(stack_settings(stack, path, project_dir, today=today))
         except (RunError, LoadError):
             if skipped is None or stack in (overrides or {}):
                 raise

@@ -22,18 +22,48 @@ def stack_values(stack: str) -> dict[str, Any]:
 _VARIANTS: dict[str, Any] = {}
 
 
-def variant(stack: str, overrides: Mapping[str, Any] | None = None, first_preview: bool = False) -> Any:
-    """The program's graph for `stack` with top-level settings replaced by `overrides`, run once per test session for
-    each distinct (stack, overrides, first preview): several suites ask about the same variation (the served gate in
-    the insecure corpus, the pack in-process in the policy tests). Read it; `varied()` a copy before changing it."""
+def variant(stack: str, overrides: Mapping[str, Any] | None = None, first_preview: bool = False,
+            stack_file: Path | None = None) -> Any:
+    """The program's graph for `stack` (read from `stack_file`, default Pulumi.<stack>.yaml) with top-level settings
+    replaced by `overrides`, run once per test session for each distinct (stack, file, overrides, first preview):
+    several suites ask about the same variation (the served gate in the insecure corpus, the pack in-process in the
+    policy tests, a scenario's check and the tests that read its graph). Read it; `varied()` a copy before changing
+    it."""
     from offline.engine import run_program
 
-    key = json.dumps([stack, overrides or {}, first_preview], sort_keys=True)
+    file = str(stack_file.resolve()) if stack_file is not None else None
+    key = json.dumps([stack, overrides or {}, first_preview, file], sort_keys=True)
     if key not in _VARIANTS:
-        graph = run_program(stack, config_overrides=overrides, first_preview=first_preview)
+        graph = run_program(stack, stack_file=stack_file, config_overrides=overrides, first_preview=first_preview)
         _VARIANTS[key] = graph
         _FINGERPRINTS[key] = _fingerprint(graph)
     return _VARIANTS[key]
+
+
+SCENARIOS = ROOT / "tests" / "scenarios"
+"""One directory per scenario: its Pulumi.<stack>.yaml and, where it needs one, the policy-config.json it passes."""
+
+
+def scenario_file(name: str) -> Path:
+    """The scenario's stack file, tests/scenarios/<name>/Pulumi.<stack>.yaml (exactly one per directory)."""
+    (path,) = sorted((SCENARIOS / name).glob("Pulumi.*.yaml"))
+    return path
+
+
+def scenario_stack(name: str) -> str:
+    """The stack a scenario's file is for (the <stack> of its Pulumi.<stack>.yaml)."""
+    return scenario_file(name).name[len("Pulumi."):-len(".yaml")]
+
+
+def scenario_graph(name: str) -> Any:
+    """The program's graph for a scenario's stack file, run once per test session (shared like `variant`)."""
+    return variant(scenario_stack(name), stack_file=scenario_file(name))
+
+
+def scenario_values(name: str) -> dict[str, Any]:
+    """The project-namespace config of a scenario's stack file, keys without the project prefix."""
+    config = yaml.safe_load(scenario_file(name).read_text())["config"]
+    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("aoai-platform:")}
 
 
 _FINGERPRINTS: dict[str, str] = {}

@@ -114,16 +114,6 @@ def test_parameters_come_from_the_stack_settings(prod_graph: Graph) -> None:
     assert cmk == {"effect": {"value": "Deny"}}
 
 
-def test_an_ai_services_account_is_taken_out_of_the_cmk_definitions_default_exclusions() -> None:
-    raw = stack_values("prod")
-    graph = run_program("prod", config_overrides={"account": dict(raw["account"], kind="AIServices")})
-    excluded = one(graph, ASSIGNMENT, "aoai-prod-guardrails-swc-ai-cmk").inputs["parameters"]["excludedKinds"]
-    catalogue_default = load_catalog().definitions["67121cc7-ff39-4ab8-b7e3-95b84dab487d"].parameters[
-        "excludedKinds"].default
-    assert "AIServices" in catalogue_default and "AIServices" not in excluded["value"]
-    assert excluded["value"] == [k for k in catalogue_default if k != "AIServices"]
-
-
 def test_assignments_are_created_after_every_resource_they_govern(prod_graph: Graph) -> None:
     """A first `pulumi up` creates the assignments last in their region: a Deny never judges a half-built
     environment, and nothing the program creates waits for (or is blocked before) an assignment."""
@@ -158,26 +148,6 @@ def test_a_control_can_be_lowered_or_switched_off_per_stack() -> None:
     assert not [a for a in graph.by_type(ASSIGNMENT) if a.inputs["policyAssignmentName"] == "aoai-prod-kv-rbac"]
 
 
-def test_subscription_scope_assigns_once_after_every_region() -> None:
-    raw = stack_values("prod")
-    graph = run_program("prod", config_overrides={"guardrails": dict(raw["guardrails"], scope="subscription")})
-    assignments = graph.by_type(ASSIGNMENT)
-    assert len(assignments) == len(PROD_ASSIGNMENTS)
-    assert {a.inputs["scope"] for a in assignments} == {SUB}
-    accounts = {named(graph, f"aoai-prod-{code}-openai-account").urn for code in ("swc", "frc")}
-    assert all(accounts <= set(a.dependencies) for a in assignments)
-    policy_alert = one(graph, ACTIVITY_ALERT, "aoai-prod-guardrails-policy")
-    assert policy_alert.inputs["scopes"] == [SUB]  # assignment writes happen outside the resource groups
-
-
-def test_management_group_scope_is_taken_verbatim() -> None:
-    raw = stack_values("prod")
-    mg = "/providers/Microsoft.Management/managementGroups/platform-ai"
-    graph = run_program("prod", config_overrides={"guardrails": dict(raw["guardrails"], scope=mg)})
-    assert {a.inputs["scope"] for a in graph.by_type(ASSIGNMENT)} == {mg}
-    assert max(len(a.inputs["policyAssignmentName"]) for a in graph.by_type(ASSIGNMENT)) <= 24
-
-
 def test_guardrails_off_create_nothing() -> None:
     graph = run_program("dev", config_overrides={"guardrails": {"mode": "off", "activityLog": False}})
     assert not [r for r in graph.resources if r.type in GUARDRAIL_TYPES or r.type == "aoai:guardrails:Guardrails"]
@@ -193,27 +163,6 @@ def stack_with(tmp_path: Path, stack: str, guardrails: dict[str, Any], subscript
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
-
-
-def test_exemptions_waive_one_control_where_declared_and_expire(tmp_path: Path) -> None:
-    until = (dt.date.today() + dt.timedelta(days=60)).isoformat()
-    external = f"{SUB}/resourceGroups/rg-aoai-prod-frc/providers/Microsoft.KeyVault/vaults/kv-legacy"
-    guardrails = dict(stack_values("prod")["guardrails"], exemptions=[
-        {"control": "vaultPublicNetworkAccess", "region": "swedencentral", "category": "Mitigated",
-         "reason": "CHG-0042: firewall appliance in front of the vault until the migration, approved by the CISO",
-         "expiresOn": until},
-        {"control": "vaultRbac", "scope": external, "expiresOn": until,
-         "reason": "CHG-0043: legacy vault on access policies, migrates in Q1, approved by the CISO"}])
-    graph = run_program("prod", stack_file=stack_with(tmp_path, "prod", guardrails, SUBSCRIPTION_ID))
-    by_control = {e.inputs["metadata"]["aoaiControl"]: e for e in graph.by_type(EXEMPTION)}
-    public = by_control["vaultPublicNetworkAccess"].inputs
-    assert public["scope"] == named(graph, "aoai-prod-swc-rg").id
-    assert public["policyAssignmentId"] == one(graph, ASSIGNMENT, "aoai-prod-guardrails-swc-kv-public").id
-    assert public["exemptionCategory"] == "Mitigated" and public["expiresOn"] == f"{until}T00:00:00Z"
-    assert public["description"].startswith("CHG-0042")
-    rbac = by_control["vaultRbac"].inputs
-    assert rbac["scope"] == external and rbac["exemptionCategory"] == "Waiver"
-    assert rbac["policyAssignmentId"] == one(graph, ASSIGNMENT, "aoai-prod-guardrails-frc-kv-rbac").id
 
 
 # --- Activity Log, change alerts, vault audit alert ----------------------------------------------------------------

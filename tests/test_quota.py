@@ -10,7 +10,7 @@ import pytest
 
 from offline.cli import main
 from offline.quota import project_settings, quota_report
-from settings import parse_settings
+from settings import SettingsError, parse_settings
 from tests.support import stack_values
 
 
@@ -85,3 +85,24 @@ def test_check_refuses_a_stack_over_quota_with_exit_2(tmp_path: Path, monkeypatc
     assert "quota exceeded" in captured.err and "Traceback" not in captured.err
     assert main(["check", "--stack", "prod"]) == 2
     assert "quota exceeded: prod/swedencentral" in capsys.readouterr().err
+
+
+def test_a_stack_file_s_subscription_id_reaches_the_settings_check_across_stacks(tmp_path: Path) -> None:
+    """The program checks guardrail scopes against azure-native:subscriptionId (settings.load_settings); the quota
+    check, which `check` runs first over every stack file, must read them the same way, or a stack that pins its
+    guardrails to its subscription is refused as uncheckable before the program runs."""
+    import yaml
+
+    from offline.engine import SUBSCRIPTION_ID
+    from tests.support import ROOT
+
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    document["config"]["aoai-platform:guardrails"]["scope"] = f"/subscriptions/{SUBSCRIPTION_ID}"
+    pinned = tmp_path / "Pulumi.prod.yaml"
+    pinned.write_text(yaml.safe_dump(document))
+    with pytest.raises(SettingsError, match="cannot be checked against the stack's subscription"):
+        project_settings(overrides={"prod": pinned})  # no subscription id: refused, as by the program
+    document["config"]["azure-native:subscriptionId"] = SUBSCRIPTION_ID
+    pinned.write_text(yaml.safe_dump(document))
+    (prod,) = [s for s in project_settings(overrides={"prod": pinned}) if s.stack == "prod"]
+    assert prod.guardrails.scope_kind == "subscription"

@@ -260,15 +260,11 @@ def test_alerts_are_shown_as_azure_evaluates_them(prod_report: str) -> None:
 
 
 def test_subnet_and_zone_ids_are_listed_with_their_owner(graphs: dict[str, Graph], gate) -> None:
-    from offline.engine import run_program
+    from tests.support import scenario_graph, scenario_values
 
-    hub = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-hub/providers/Microsoft.Network"
-    zones = {"openai": f"{hub}/privateDnsZones/privatelink.openai.azure.com",
-             "cognitiveservices": f"{hub}/privateDnsZones/privatelink.cognitiveservices.azure.com",
-             "vault": f"{hub}/privateDnsZones/privatelink.vaultcore.azure.net"}
-    subnet = f"{hub}/virtualNetworks/vnet-hub/subnets/pe"
-    graph = run_program("dev", config_overrides={"regions": [{"location": "swedencentral", "existingSubnetId": subnet}],
-                                                 "privateDns": {"existingZoneIds": zones}})
+    hub = scenario_values("hub-and-spoke")
+    zones, subnet = hub["privateDns"]["existingZoneIds"], hub["regions"][0]["existingSubnetId"]
+    graph = scenario_graph("hub-and-spoke")
     network = section(compliance_report(graph, gate(graph, config=None), PACK), "Network isolation")
     assert f"| subnet of pe-aoai-dev-swc | `{subnet}` | existing (hub): not managed here |" in network
     assert f"| private DNS zone | `{zones['vault']}` | existing (hub): not managed here |" in network

@@ -130,25 +130,6 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "a user principal": ({"access": [*prod_setting("access"), {
         "principalId": "4c0f8a7d-6a59-4b1e-8f0e-2a8d6c5e7b02", "principalType": "User",
         "role": "Cognitive Services OpenAI User"}]}, {"aoai-no-user-principals": 2}),
-    "a third region outside the allow-list": ({
-        "regions": [*prod_setting("regions"), {"location": "germanywestcentral", "vnetAddressSpace": "10.42.0.0/16",
-                                               "privateEndpointSubnet": "10.42.1.0/24"}],
-        "residency": prod_setting("residency", allowedRegions=["swedencentral", "francecentral",
-                                                               "germanywestcentral"]),
-        # The deployments stay where Azure offers them; the third region's account has none.
-        "deployments": [dict(d, regions=["swedencentral", "francecentral"]) for d in prod_setting("deployments")]},
-        # 9 resources plus the region's vault audit alert and Event Grid topic; its allowed-locations assignments
-        # list the third region too.
-        {"aoai-allowed-regions": 11, "aoai-guardrail-assignments": 3}),
-    "a central workspace outside the stack": ({"monitoring": prod_setting("monitoring", existingWorkspaceIds={
-        "swedencentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
-                         "Microsoft.OperationalInsights/workspaces/log-soc-swc",
-        "francecentral": "/subscriptions/00000000-0000-4000-8000-00000000a0a1/resourceGroups/rg-soc/providers/"
-                         "Microsoft.OperationalInsights/workspaces/log-soc-frc"})},
-        # The Activity Log follows the primary region's workspace there too; the Log Analytics Reader grant then lands
-        # on a workspace outside the stack's own scopes.
-        {"aoai-diagnostic-settings": 4, "aoai-diagnostics-same-region": 4, "aoai-activity-log-routed": 1,
-         "aoai-role-assignment-scope": 2}),
 }
 
 
@@ -164,23 +145,6 @@ def test_prod_refuses_data_classified_below_confidential() -> None:
     findings = evaluate(run_program("prod", config_overrides={"tags": tags}), pack_config("prod"))
     assert {f.policy for f in mandatory(findings)} == {"aoai-required-tags"}
     assert "Set tag 'dataClassification'" in mandatory(findings)[0].message
-
-
-def test_the_two_step_system_assigned_enablement_passes_dev_once_encrypted_and_never_prod() -> None:
-    def graph(step: int) -> Any:
-        key_vault = dict(yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["aoai-platform:keyVault"],
-                         identity="systemAssigned", systemAssignedStep=step)
-        return run_program("dev", config_overrides={"keyVault": key_vault})
-    # Step 1 grants the key but does not encrypt yet: a reviewed, temporary exception to aoai-account-cmk.
-    assert {f.policy for f in mandatory(evaluate(graph(1), pack_config("dev")))} == {"aoai-account-cmk"}
-    assert mandatory(evaluate(graph(2), pack_config("dev"))) == []
-    prod_findings = {f.policy for f in mandatory(evaluate(graph(2), pack_config("prod")))}
-    assert {"aoai-account-managed-identity", "aoai-account-cmk"} <= prod_findings
-
-
-def test_an_ai_services_account_registers_in_all_three_zones_and_passes() -> None:
-    graph = run_program("prod", config_overrides={"account": prod_setting("account", kind="AIServices")})
-    assert counts(evaluate(graph, pack_config("prod"))) == {}
 
 
 def edit(graph: Any, name: str, change: Callable[[dict[str, Any]], None]) -> None:

@@ -1,4 +1,4 @@
-"""What the program tests share: finding one registration, and the ids of a hub subscription's resources."""
+"""What the program tests share: finding one registration."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import re
 from offline.engine import Graph, Resource
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-HUB = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub/providers/"
 
 
 def one(graph: Graph, type_: str, name_contains: str = "") -> Resource:

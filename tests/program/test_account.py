@@ -14,9 +14,7 @@ from settings.shapes import (
     ACCOUNT,
     DEPLOYMENT,
     KEY,
-    PRIVATE_DNS_ZONE_GROUP,
     PRIVATE_ENDPOINT,
-    PRIVATE_ZONE,
     RAI_POLICY,
     USER_ASSIGNED_IDENTITY,
     VAULT,
@@ -126,19 +124,6 @@ def test_private_endpoint_of_the_account_waits_for_every_deployment(prod_graph: 
     endpoint = one(prod_graph, PRIVATE_ENDPOINT, "swc-openai-pe")
     for deployment in (d for d in prod_graph.by_type(DEPLOYMENT) if "swc" in d.name):
         assert deployment.urn in endpoint.dependencies
-
-
-def test_ai_services_account_also_registers_in_the_ai_services_zone() -> None:
-    raw = stack_values("dev")
-    graph = run_program("dev", config_overrides={"account": dict(raw["account"], kind="AIServices")})
-    zones = {z.inputs["privateZoneName"]: z.id for z in graph.by_type(PRIVATE_ZONE)}
-    assert "privatelink.services.ai.azure.com" in zones and len(zones) == 4
-    endpoint = one(graph, PRIVATE_ENDPOINT, "openai-pe")
-    zone_group = next(g for g in graph.by_type(PRIVATE_DNS_ZONE_GROUP) if g.parent == endpoint.urn)
-    assert {c["privateDnsZoneId"] for c in zone_group.inputs["privateDnsZoneConfigs"]} == {
-        zones["privatelink.openai.azure.com"], zones["privatelink.cognitiveservices.azure.com"],
-        zones["privatelink.services.ai.azure.com"]}
-    assert one(graph, ACCOUNT).inputs["kind"] == "AIServices"
 
 
 IDENTITY_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-cmk"

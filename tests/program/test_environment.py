@@ -27,7 +27,7 @@ from settings.shapes import (
     WORKSPACE,
 )
 from tests.program.helpers import one
-from tests.support import stack_values
+from tests.support import scenario_graph, stack_values
 
 
 def test_names_are_deterministic_across_runs(prod_graph: Graph) -> None:
@@ -129,9 +129,8 @@ def test_regions_are_independent_environments(prod_graph: Graph) -> None:
 
 
 def _system_assigned(step: int) -> Graph:
-    raw = stack_values("dev")
-    return run_program("dev", config_overrides={
-        "keyVault": dict(raw["keyVault"], identity="systemAssigned", systemAssignedStep=step)})
+    """The two steps of the system-assigned enablement: the scenario files tests/scenarios/system-assigned-key*."""
+    return scenario_graph("system-assigned-key-step-1" if step == 1 else "system-assigned-key")
 
 
 def test_system_assigned_step_one_grants_the_accounts_identity_and_does_not_encrypt_yet() -> None:

@@ -3,10 +3,9 @@ on the account."""
 
 from __future__ import annotations
 
-from offline.engine import Graph, run_program
+from offline.engine import Graph
 from settings.shapes import ACCOUNT, ACTION_GROUP, DIAGNOSTIC_SETTING, METRIC_ALERT, VAULT, WORKSPACE
-from tests.program.helpers import HUB, one
-from tests.support import stack_values
+from tests.program.helpers import one
 
 
 def test_diagnostics_send_required_categories_to_the_regions_workspace(prod_graph: Graph) -> None:
@@ -28,15 +27,6 @@ def test_workspace_retention_and_entra_only_access(prod_graph: Graph, dev_graph:
     assert workspace["retentionInDays"] == 365 and workspace["sku"] == {"name": "PerGB2018"}
     assert workspace["features"]["disableLocalAuth"] is True
     assert one(dev_graph, WORKSPACE).inputs["retentionInDays"] == 30
-
-
-def test_existing_workspace_is_used_and_none_is_created() -> None:
-    workspace_id = f"{HUB}Microsoft.OperationalInsights/workspaces/log-central-swc"
-    raw = stack_values("dev")
-    graph = run_program("dev", config_overrides={
-        "monitoring": dict(raw["monitoring"], existingWorkspaceIds={"swedencentral": workspace_id})})
-    assert graph.by_type(WORKSPACE) == []
-    assert {d.inputs["workspaceId"] for d in graph.by_type(DIAGNOSTIC_SETTING)} == {workspace_id}
 
 
 def test_alerts_watch_throttling_server_errors_latency_and_provisioned_utilization(prod_graph: Graph,

@@ -1,9 +1,10 @@
 """Private networking under the mock engine: private endpoints and their DNS zone groups, the shared zones and their
-links, the subnet's NSG, hub and spoke, and the US Government cloud's zone names."""
+links, the subnet's NSG. Hub and spoke and the US Government cloud's zone names are scenarios (tests/scenarios/,
+tests/offline/test_scenarios.py)."""
 
 from __future__ import annotations
 
-from offline.engine import Graph, run_program
+from offline.engine import Graph
 from settings.shapes import (
     ACCOUNT,
     NETWORK_SECURITY_GROUP,
@@ -15,7 +16,7 @@ from settings.shapes import (
     VIRTUAL_NETWORK,
     VIRTUAL_NETWORK_LINK,
 )
-from tests.program.helpers import HUB, one
+from tests.program.helpers import one
 
 
 def test_private_endpoints_name_group_ids_and_dns_zones(prod_graph: Graph) -> None:
@@ -57,34 +58,3 @@ def test_subnet_applies_its_nsg_to_private_endpoints(prod_graph: Graph) -> None:
     rules = {r["name"]: r for r in nsg.inputs["securityRules"]}
     assert rules["deny-all-other-inbound"]["access"] == "Deny"
     assert rules["allow-https-from-vnet"]["destinationPortRange"] == "443"
-
-
-def test_hub_and_spoke_uses_existing_subnet_and_zones_and_creates_none() -> None:
-    zone_ids = {key: f"{HUB}Microsoft.Network/privateDnsZones/{zone}" for key, zone in (
-        ("openai", "privatelink.openai.azure.com"), ("cognitiveservices", "privatelink.cognitiveservices.azure.com"),
-        ("vault", "privatelink.vaultcore.azure.net"))}
-    subnet_id = f"{HUB}Microsoft.Network/virtualNetworks/vnet-spoke/subnets/private-endpoints"
-    graph = run_program("dev", config_overrides={
-        "regions": [{"location": "swedencentral", "existingSubnetId": subnet_id}],
-        "privateDns": {"existingZoneIds": zone_ids}})
-    created = {r.type for r in graph.resources}
-    assert not created & {PRIVATE_ZONE, VIRTUAL_NETWORK_LINK, VIRTUAL_NETWORK, SUBNET,
-                          NETWORK_SECURITY_GROUP}
-    for endpoint in graph.by_type(PRIVATE_ENDPOINT):
-        assert endpoint.inputs["subnet"] == {"id": subnet_id}
-    configs = [c["privateDnsZoneId"] for g in graph.by_type(PRIVATE_DNS_ZONE_GROUP) for c in g.inputs["privateDnsZoneConfigs"]]
-    assert set(configs) == set(zone_ids.values())
-
-
-def test_us_government_cloud_uses_its_zone_names() -> None:
-    graph = run_program("dev", config_overrides={
-        "cloud": "usgovernment", "residency": {"mode": "dataZone", "dataZone": "USGov"},
-        "regions": [{"location": "usgovvirginia", "vnetAddressSpace": "10.30.0.0/16",
-                     "privateEndpointSubnet": "10.30.1.0/24"}],
-        # What Azure Government offers in usgovvirginia (settings/data/models/usgovvirginia.json).
-        "deployments": [{"model": "gpt-4.1", "version": "2025-04-14", "sku": "DataZoneStandard", "capacity": 10},
-                        {"model": "text-embedding-3-large", "version": "1", "sku": "DataZoneStandard",
-                         "capacity": 10}]})
-    assert {z.inputs["privateZoneName"] for z in graph.by_type(PRIVATE_ZONE)} == {
-        "privatelink.openai.azure.us", "privatelink.cognitiveservices.azure.us",
-        "privatelink.vaultcore.usgovcloudapi.net"}
