@@ -53,7 +53,10 @@ def parse_guardrails(r: Reader, raw: Mapping[str, Any], s: Settings, today: dt.d
     cat = policy_catalog or load_catalog()
     item = r.obj(raw.get("guardrails"), "guardrails", KNOWN)
     production = s.environment == "prod"
-    mode = r.enum(item, "mode", "guardrails.mode", MODES, "enforce" if production else "off") or "off"
+    # Outside prod the defaults are what the dev policy config requires (policies/config/dev.json): the built-ins
+    # assigned in audit and the Activity Log routed, so a stack that sets nothing passes its own gate; paging
+    # (change and near-expiry alerts) and the Defender plan stay prod's.
+    mode = r.enum(item, "mode", "guardrails.mode", MODES, "enforce" if production else "audit") or "off"
     scope_kind, mg = _scope(r, item, s, subscription_id)
     locations = _locations(r, item, s)
     assignments = _assignments(r, item, s, cat, mode, locations) if mode != "off" else ()
@@ -64,7 +67,7 @@ def parse_guardrails(r: Reader, raw: Mapping[str, Any], s: Settings, today: dt.d
                   "characters at this scope: shorten namePrefix or environment", f"gives names such as {longest!r}")
     exemptions = _exemptions(r, item, s, today, subscription_id, scope_kind, {a.control for a in assignments})
     emails = bool(s.monitoring.alert_emails)
-    activity_log = r.boolean(item, "activityLog", "guardrails.activityLog", production)
+    activity_log = r.boolean(item, "activityLog", "guardrails.activityLog", True)
     categories = _categories(r, item)
     change_alerts = r.boolean(item, "changeAlerts", "guardrails.changeAlerts", production)
     operations = _operations(r, item)

@@ -388,7 +388,7 @@ def test_a_guardrails_error_exits_2_before_anything_is_registered(tmp_path: Path
     assert "guardrails.exemptions[0].expiresOn: is required" in err and "Traceback" not in err
 
 
-def test_prod_turns_guardrails_on_by_default_and_other_environments_off() -> None:
+def test_prod_turns_guardrails_on_by_default_and_other_environments_audit_without_paging() -> None:
     raw = stack_values("prod")
     del raw["guardrails"]
     on = parse_settings(raw, "prod", today=TODAY).guardrails
@@ -396,8 +396,11 @@ def test_prod_turns_guardrails_on_by_default_and_other_environments_off() -> Non
         "enforce", True, True, True, True)
     raw = stack_values("dev")
     del raw["guardrails"]
-    off = parse_settings(raw, "dev", today=TODAY).guardrails
-    assert not off.enabled and not off.key_expiry_alerts
+    # What dev's policy config asks of every stack (the defaults scenario passes it): audit, the Activity Log routed.
+    audit = parse_settings(raw, "dev", today=TODAY).guardrails
+    assert (audit.mode, audit.activity_log, audit.change_alerts, audit.key_expiry_alerts, audit.defender_for_ai) == (
+        "audit", True, False, False, False)
+    assert audit.assignments and all(a.level == "audit" for a in audit.assignments)
 
 
 # --- the catalogue -------------------------------------------------------------------------------------------------

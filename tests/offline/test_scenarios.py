@@ -146,10 +146,18 @@ def defaults_give_what_the_docs_list(graph: Graph) -> None:
     assert one(graph, WORKSPACE, "aoai-dev-swc-monitoring-workspace").inputs["retentionInDays"] == 90
     logs = one(graph, DIAGNOSTIC_SETTING, "aoai-dev-swc-openai-diagnostics").inputs["logs"]
     assert [entry["category"] for entry in logs] == ["Audit", "RequestResponse", "AzureOpenAIRequestUsage", "Trace"]
+    # Guardrails outside prod: the built-ins assigned in audit, the Activity Log routed, nobody paged, no Defender plan.
+    assignments = graph.by_type(POLICY_ASSIGNMENT)
+    assert len(assignments) == 14 and {a.inputs["metadata"]["aoaiLevel"] for a in assignments} == {"audit"}
+    effects = {value["value"] for a in assignments for name, value in a.inputs["parameters"].items() if "effect" in name}
+    assert effects == {"Audit", "AuditIfNotExists"}, "audit: no assignment denies"
+    assert len(graph.by_type(SUBSCRIPTION_DIAGNOSTIC_SETTING)) == 1
+    assert not graph.by_type(ACTIVITY_LOG_ALERT) and not graph.by_type(DEFENDER_PRICING)
     assert {z.inputs["privateZoneName"] for z in graph.by_type(PRIVATE_ZONE)} == {
         DNS_ZONES["public"][k] for k in ("openai", "cognitiveservices", "vault")}
-    # No alerts without an e-mail to send them to, no deletion protection, no guardrails outside prod, no grants.
-    absent = (METRIC_ALERT, ACTION_GROUP, LOCK, *GUARDRAIL_TYPES)
+    # No alerts without an e-mail to send them to, no deletion protection, no paging guardrails outside prod, no grants.
+    absent = (METRIC_ALERT, ACTION_GROUP, LOCK, POLICY_EXEMPTION, ACTIVITY_LOG_ALERT, SCHEDULED_QUERY_RULE,
+              SYSTEM_TOPIC, DEFENDER_PRICING)
     assert [r.name for r in graph.resources if r.type in absent] == []
     assert not [r.name for r in graph.resources if r.protect]
     assert [r.name for r in graph.by_type(ROLE_ASSIGNMENT)] == ["aoai-dev-swc-cmk-key-access"]
@@ -303,12 +311,9 @@ def central_workspace_receives_every_log_in_its_region(graph: Graph) -> None:
 
 DEV, PROD = "policies/config/dev.json", "policies/config/prod.json"
 SCENARIO_CASES: dict[str, Scenario] = {
-    # The smallest file leaves runtime guardrails off (their default outside prod); dev's policy config asks every
-    # stack for audit-mode guardrails and the routed Activity Log: the 14 built-ins and the Activity Log setting are
-    # missing. The verdict is the reason Pulumi.dev.yaml and the new-stack template set guardrails.
-    "defaults": Scenario(
-        (Verdict(None, 1, {"aoai-guardrail-assignments": 14, "aoai-activity-log-routed": 1}),),
-        defaults_give_what_the_docs_list),
+    # Outside prod the guardrails default to what dev's policy config asks of every stack (audit-mode assignments,
+    # the Activity Log routed): the smallest file passes its own gate.
+    "defaults": Scenario((Verdict(None, 0),), defaults_give_what_the_docs_list),
     "maximal": Scenario((Verdict(None, 0),), maximal_registers_every_setting),
     "hub-and-spoke": Scenario(
         (Verdict(None, 1, {"aoai-private-endpoint-placement": 2},
