@@ -66,8 +66,6 @@ from tests.support import ROOT, SCENARIOS, scenario_file, scenario_graph, scenar
 
 TODAY = dt.date(2026, 11, 30)  # the day the scenarios were written: what the settings say of them is pinned to it
 SUB = f"/subscriptions/{SUBSCRIPTION_ID}"
-GUARDRAIL_TYPES = (POLICY_ASSIGNMENT, POLICY_EXEMPTION, SUBSCRIPTION_DIAGNOSTIC_SETTING, ACTIVITY_LOG_ALERT,
-                   SCHEDULED_QUERY_RULE, SYSTEM_TOPIC, DEFENDER_PRICING)
 
 
 @dataclass(frozen=True)
