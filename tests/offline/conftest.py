@@ -57,7 +57,8 @@ def gate(pool: HostPool, stack_contexts: Mapping[str, StackContext], graphs: Map
     `varies=True` says the graph is a variation of its stack's unchanged graph, analyzed under a config that only
     narrows the stack's own (fewer policies on, none newly enabled): the registrations the variation left as they were
     are known to pass (the unchanged stack passes every policy, at every level, under its config; checked here once
-    per stack) and are not sent again (`run_check`, `passed`)."""
+    per stack) and are not sent again (`run_check`, `passed`). The session's unchanged graphs under their own config
+    are judged once: every test asking for that verdict gets the same result."""
     passing: dict[str, dict[str, PolicyTarget]] = {}
 
     def baseline(stack: str) -> tuple[CheckResult, dict[str, PolicyTarget]]:
@@ -70,9 +71,17 @@ def gate(pool: HostPool, stack_contexts: Mapping[str, StackContext], graphs: Map
         return baselines[stack], passing[stack]
 
     baselines: dict[str, CheckResult] = {}
+    # The session's own graphs under their stack's config: the served pack's verdict, judged once per session.
+    verdicts: dict[str, CheckResult] = {}
 
     def run(graph: Graph, pack: Path = PACK, config: Path | str | None = "default",
             first_preview: bool = False, varies: bool = False) -> CheckResult:
+        if graph is graphs.get(graph.stack) and pack == PACK and config == "default" and not first_preview:
+            if graph.stack not in verdicts:
+                verdicts[graph.stack] = run_check(pool.get(pack, stack_contexts[graph.stack]), graph,
+                                                   default_policy_config(pack, graph.stack),
+                                                   stack_contexts[graph.stack])
+            return verdicts[graph.stack]
         context = stack_contexts[graph.stack]
         path = default_policy_config(pack, graph.stack) if config == "default" else config
         assert path is None or isinstance(path, Path)
