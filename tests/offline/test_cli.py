@@ -167,11 +167,15 @@ def test_module_entry_point_runs_in_its_own_process(tmp_path: Path, marker: str)
 
 def test_make_says_the_gate_s_own_exit_code(tmp_path: Path) -> None:
     """GNU make exits 2 whatever its recipe returned; the gated targets print the command's own code and meaning."""
-    insecure = stack_file(tmp_path, {"protection": {"protect": False, "locks": False}})
-    done = subprocess.run(["make", "--no-print-directory", "check", "STACK=prod", f"STACK_FILE={insecure}"], cwd=ROOT,
+    # dev, the smaller stack (a cold check of it is the cheapest exit 1): its content filter without the jailbreak shield.
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["aoai-platform:contentFilters"] = {"default": {"jailbreak": False}}
+    insecure = tmp_path / "Pulumi.dev.yaml"
+    insecure.write_text(yaml.safe_dump(document))
+    done = subprocess.run(["make", "--no-print-directory", "check", "STACK=dev", f"STACK_FILE={insecure}"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 2
-    assert (f"make: '.venv/bin/python -m offline check --stack prod --stack-file {insecure}' exited 1 (1: a "
+    assert (f"make: '.venv/bin/python -m offline check --stack dev --stack-file {insecure}' exited 1 (1: a "
             "mandatory violation blocks the deployment;") in done.stderr
     done = subprocess.run(["make", "--no-print-directory", "check", "STACK=nope"], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
