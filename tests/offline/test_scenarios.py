@@ -62,7 +62,16 @@ from settings.shapes import (
     VIRTUAL_NETWORK_LINK,
     WORKSPACE,
 )
-from tests.support import ROOT, SCENARIOS, scenario_file, scenario_graph, scenario_stack, scenario_values, variant
+from tests.support import (
+    ROOT,
+    SCENARIOS,
+    scenario_file,
+    scenario_graph,
+    scenario_run_file,
+    scenario_stack,
+    scenario_values,
+    variant,
+)
 
 TODAY = dt.date(2026, 11, 30)  # the day the scenarios were written: what the settings say of them is pinned to it
 SUB = f"/subscriptions/{SUBSCRIPTION_ID}"
@@ -392,7 +401,7 @@ def test_scenario_passes_check_with_its_verdicts_and_shows_what_it_is_about(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # the paths as an operator types them in the repository, and as check shows them
     scenario = SCENARIO_CASES[name]
-    stack, file = scenario_stack(name), scenario_file(name)
+    stack, file = scenario_stack(name), scenario_run_file(name)
     shown = file.relative_to(ROOT)
     for i, verdict in enumerate(scenario.verdicts):
         config = config_path(name, verdict)
@@ -474,3 +483,14 @@ def test_the_defaults_scenario_is_the_smallest_file_the_settings_accept(tmp_path
                 smaller = {k: v for k, v in item.items() if k != sub}
                 assert refused({**config, key: [smaller] if isinstance(value, list) else smaller}), f"{key}.{sub}"
 
+
+
+def test_dated_exemptions_are_checked_from_a_copy_dated_ahead_of_today() -> None:
+    """maximal's exemptions lapse on the date written in the file; the check runs a copy 150 days ahead of today."""
+    written = yaml.safe_load(scenario_file("maximal").read_text())["config"]["aoai-platform:guardrails"]
+    run = scenario_values("maximal")["guardrails"]
+    ahead = (dt.date.today() + dt.timedelta(days=150)).isoformat()
+    assert [e["expiresOn"] for e in run["exemptions"]] == [ahead] * len(written["exemptions"]) == [ahead, ahead]
+    assert {e["expiresOn"] for e in written["exemptions"]} == {"2027-05-28"}
+    assert scenario_run_file("maximal").relative_to(ROOT).parts[:2] == ("build", "scenarios")
+    assert scenario_run_file("defaults") == scenario_file("defaults"), "an undated scenario runs as written"
