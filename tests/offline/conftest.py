@@ -59,41 +59,38 @@ def gate(pool: HostPool, stack_contexts: Mapping[str, StackContext], graphs: Map
     are known to pass (the unchanged stack passes every policy, at every level, under its config; checked here once
     per stack) and are not sent again (`run_check`, `passed`). The session's unchanged graphs under their own config
     are judged once: every test asking for that verdict gets the same result."""
+    verdicts: dict[str, CheckResult] = {}  # the session's unchanged graphs under their stack's config
     passing: dict[str, dict[str, PolicyTarget]] = {}
 
-    def baseline(stack: str) -> tuple[CheckResult, dict[str, PolicyTarget]]:
-        if stack not in passing:
-            unchanged = graphs[stack]
-            result = run(unchanged)
-            assert result.violations == () and result.undecided == (), f"unchanged {stack} must pass every policy"
-            passing[stack] = {t.urn: t for t in resource_targets(unchanged)}
-            baselines[stack] = result
-        return baselines[stack], passing[stack]
+    def unchanged(stack: str) -> CheckResult:
+        if stack not in verdicts:
+            context = stack_contexts[stack]
+            verdicts[stack] = run_check(pool.get(PACK, context), graphs[stack], default_policy_config(PACK, stack),
+                                        context)
+        return verdicts[stack]
 
-    baselines: dict[str, CheckResult] = {}
-    # The session's own graphs under their stack's config: the served pack's verdict, judged once per session.
-    verdicts: dict[str, CheckResult] = {}
+    def passing_targets(stack: str) -> dict[str, PolicyTarget]:
+        if stack not in passing:
+            result = unchanged(stack)
+            assert result.violations == () and result.undecided == (), f"unchanged {stack} must pass every policy"
+            passing[stack] = {t.urn: t for t in resource_targets(graphs[stack])}
+        return passing[stack]
 
     def run(graph: Graph, pack: Path = PACK, config: Path | str | None = "default",
             first_preview: bool = False, varies: bool = False) -> CheckResult:
         if graph is graphs.get(graph.stack) and pack == PACK and config == "default" and not first_preview:
-            if graph.stack not in verdicts:
-                verdicts[graph.stack] = run_check(pool.get(pack, stack_contexts[graph.stack]), graph,
-                                                   default_policy_config(pack, graph.stack),
-                                                   stack_contexts[graph.stack])
-            return verdicts[graph.stack]
+            return unchanged(graph.stack)
         context = stack_contexts[graph.stack]
         path = default_policy_config(pack, graph.stack) if config == "default" else config
         assert path is None or isinstance(path, Path)
-        passed = None
         if varies:
             assert pack == PACK and not first_preview
-            unchanged, passed = baseline(graph.stack)
-            result = run_check(pool.get(pack, context), graph, path, context, passed=passed)
+            result = run_check(pool.get(pack, context), graph, path, context, passed=passing_targets(graph.stack))
+            before = unchanged(graph.stack).levels
             newly = {p for p, level in result.levels.items()
-                     if level != "disabled" and unchanged.levels.get(p, "disabled") == "disabled"}
+                     if level != "disabled" and before.get(p, "disabled") == "disabled"}
             assert not newly, f"{sorted(newly)} are off in the unchanged stack's config: vary under a narrower one"
             return result
-        return run_check(pool.get(pack, context), graph, path, context, first_preview=first_preview, passed=passed)
+        return run_check(pool.get(pack, context), graph, path, context, first_preview=first_preview)
 
     return run
