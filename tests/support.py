@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 import json
@@ -17,10 +16,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def project_values(path: Path) -> dict[str, Any]:
+    """The project-namespace config of a stack file, keys without the project prefix (read afresh: yours to mutate)."""
+    config = yaml.safe_load(path.read_text())["config"]
+    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("aoai-platform:")}
+
+
 def stack_values(stack: str) -> dict[str, Any]:
-    """The project-namespace config of a stack file, keys without the project prefix (a deep copy to mutate)."""
-    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {key.split(":", 1)[1]: copy.deepcopy(value) for key, value in config.items()}
+    """`project_values` of Pulumi.<stack>.yaml."""
+    return project_values(ROOT / f"Pulumi.{stack}.yaml")
 
 
 _VARIANTS: dict[str, Any] = {}
@@ -90,8 +94,7 @@ def scenario_graph(name: str) -> Any:
 def scenario_values(name: str) -> dict[str, Any]:
     """The project-namespace config of a scenario's stack file as it is run (`scenario_run_file`), keys without the
     project prefix."""
-    config = yaml.safe_load(scenario_run_file(name).read_text())["config"]
-    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("aoai-platform:")}
+    return project_values(scenario_run_file(name))
 
 
 _FINGERPRINTS: dict[str, str] = {}
