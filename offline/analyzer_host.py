@@ -314,9 +314,11 @@ class PolicyPackProcess:
     """The pack's own process. `start()` returns at once so the caller can run the program meanwhile;
     `wait_for_port()` then reads the port the pack prints. `stop()` always ends it."""
 
-    def __init__(self, pack_dir: Path, context: StackContext, timeout: float = STARTUP_TIMEOUT_SECONDS):
+    def __init__(self, pack_dir: Path, context: StackContext, timeout: float = STARTUP_TIMEOUT_SECONDS,
+                 reuse_answers: bool = False):
         self.pack_dir = pack_dir.resolve()
         self.context = context
+        self.reuse_answers = reuse_answers
         self.timeout = timeout
         self.project = read_pack_project(self.pack_dir)
         self.launch = pack_launch(self.pack_dir, self.project)
@@ -442,6 +444,21 @@ class _Recorder(grpc.UnaryUnaryClientInterceptor):
         return continuation(details, request)
 
 
+class _Answer:
+    """A pack's answer kept for reuse: the call's result once it arrived. A call that failed is not reused."""
+
+    def __init__(self, call: Any):
+        self._call = call
+        self.failed = False
+
+    def result(self) -> Any:
+        try:
+            return self._call.result()
+        except Exception:
+            self.failed = True
+            raise
+
+
 class AnalyzerClient:
     """The Analyzer service of one running pack, with requests built as the CLI builds them. `calls` records every
     request sent, in order."""
@@ -455,6 +472,8 @@ class AnalyzerClient:
             raise PackStartError(f"the policy pack on port {port} did not accept a connection") from error
         self.calls: list[Call] = []
         self.stub = analyzer_pb2_grpc.AnalyzerStub(grpc.intercept_channel(self.raw_channel, _Recorder(self.calls)))
+        self.answers: dict[tuple[bytes, bytes, str, bytes], Any] | None = None
+        self._configured = (b"", b"")  # the last ConfigureStack and Configure sent: what the pack's answers depend on
 
     def close(self) -> None:
         """Close the gRPC channel (the process is the host's to stop)."""
@@ -472,6 +491,7 @@ class AnalyzerClient:
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.UNIMPLEMENTED:  # older packs: the CLI carries on too
                 raise
+        self._configured = (request.SerializeToString(deterministic=True), self._configured[1])
 
     def get_info(self, project_version: str = "") -> PackInfo:
         """The pack's policies and initial config; `project_version` (from PulumiPolicy.yaml) wins over the SDK's."""
@@ -494,16 +514,35 @@ class AnalyzerClient:
             json_format.ParseDict(dict(properties), policy_config.properties)
             request.policyConfig[name].CopyFrom(policy_config)
         self.stub.Configure(request)
+        self._configured = (self._configured[0], request.SerializeToString(deterministic=True))
+
+    def reuse_answers(self) -> None:
+        """From now on, answer Remediate, Analyze and AnalyzeStack requests that this pack already answered, after the
+        same ConfigureStack and Configure, from memory instead of sending them again. For test sessions, which check
+        the same registrations under the same config many times; `check` never does it (each of its registrations is
+        sent once). The pack's answer is a function of its configuration and the request: policies see nothing else."""
+        if self.answers is None:
+            self.answers = {}
+
+    def _ask(self, method: str, request: Any) -> Any:
+        """A future-like for `method`'s answer to `request`: remembered (reuse_answers), or sent now."""
+        if self.answers is None:
+            return getattr(self.stub, method).future(request)
+        key = (*self._configured, method, request.SerializeToString(deterministic=True))
+        known = self.answers.get(key)
+        if known is None or known.failed:
+            known = self.answers[key] = _Answer(getattr(self.stub, method).future(request))
+        return known
 
     def analyze_all(self, targets: Sequence[PolicyTarget]) -> list[AnalyzeResult]:
         """Remediate, then Analyze, each registration, as the engine's step generator does: a remediation's new
         inputs are what Analyze sees. Requests go out together (the pack serves four at a time); results in order."""
         requests = [_analyze_request(t) for t in targets]
-        remediating = [self.stub.Remediate.future(request) for request in requests]
+        remediating = [self._ask("Remediate", request) for request in requests]
         remediations = [_remediations(target, call.result()) for target, call in zip(targets, remediating, strict=True)]
         final = [_remediated(target, found) for target, found in zip(targets, remediations, strict=True)]
         # A registration no remediation changed is analyzed with the very request it was remediated with.
-        analyzing = [self.stub.Analyze.future(request if after is before else _analyze_request(after))
+        analyzing = [self._ask("Analyze", request if after is before else _analyze_request(after))
                      for request, before, after in zip(requests, targets, final, strict=True)]
         return [dataclasses.replace(_result(call.result()), remediations=found)
                 for call, found in zip(analyzing, remediations, strict=True)]
@@ -512,7 +551,7 @@ class AnalyzerClient:
         """Run the stack policies once over every resource of the stack."""
         request = analyzer_pb2.AnalyzeStackRequest(resources=[_stack_resource(t) for t in targets])
         try:
-            return _result(self.stub.AnalyzeStack(request))
+            return _result(self._ask("AnalyzeStack", request).result())
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.UNIMPLEMENTED:  # the CLI skips packs without stack policies
                 return AnalyzeResult((), ())
@@ -522,9 +561,11 @@ class AnalyzerClient:
 class PolicyPackHost:
     """A started, connected pack for one stack context; reusable for any number of checks of that stack."""
 
-    def __init__(self, pack_dir: Path, context: StackContext, timeout: float = STARTUP_TIMEOUT_SECONDS):
+    def __init__(self, pack_dir: Path, context: StackContext, timeout: float = STARTUP_TIMEOUT_SECONDS,
+                 reuse_answers: bool = False):
         self.pack_dir = pack_dir.resolve()
         self.context = context
+        self.reuse_answers = reuse_answers
         self.process = PolicyPackProcess(self.pack_dir, context, timeout)
         self.client: AnalyzerClient | None = None
         self.info: PackInfo | None = None
@@ -543,6 +584,8 @@ class PolicyPackHost:
         try:
             if self.client is None:
                 self.client = AnalyzerClient(self.process.wait_for_port(), self.process.timeout)
+                if self.reuse_answers:
+                    self.client.reuse_answers()
             self.client.configure_stack(context or self.context)
             if self.info is None:
                 self.info = self.client.get_info(self.process.project.version)
@@ -572,15 +615,18 @@ class HostPool:
     The pack's environment (PULUMI_CONFIG among it) is the first request's; later runs of the same stack with other
     config (a --stack-file variant) reach the pack through ConfigureStack, which is where the CLI sends it too."""
 
-    def __init__(self) -> None:
+    def __init__(self, reuse_answers: bool = False) -> None:
+        """`reuse_answers`: the packs answer a request they already answered under the same configuration from memory
+        (`AnalyzerClient.reuse_answers`; test sessions)."""
         self._hosts: dict[tuple[Path, str, str, bool], PolicyPackHost] = {}
+        self.reuse_answers = reuse_answers
 
     def get(self, pack_dir: Path, context: StackContext) -> PolicyPackHost:
         """The running host for this pack and stack, started (not yet waited for) when there is none."""
         key = (pack_dir.resolve(), context.project, context.stack, context.dry_run)
         host = self._hosts.get(key)
         if host is None or not host.process.running:
-            host = self._hosts[key] = PolicyPackHost(pack_dir, context).start()
+            host = self._hosts[key] = PolicyPackHost(pack_dir, context, reuse_answers=self.reuse_answers).start()
         return host
 
     def close(self) -> None:

@@ -16,6 +16,19 @@ from offline.analyzer_host import HostPool, PolicyTarget, StackContext
 from offline.engine import Graph, stack_config
 from offline.gate import CheckResult, default_policy_config, resource_targets, run_check
 from tests.offline.helpers import PACK, TINY_PACK_MAIN, write_pack
+from tests.support import variant
+
+
+@pytest.fixture
+def shared_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands run in-process (`check`, `preview`, `report`, `diff`) read the session's one run of the program for
+    a stack file's content (tests.support.variant); everything else they do themselves. For the tests whose subject is
+    what a command makes of a program's graph, not the run of the program (tests/offline/test_engine*.py and
+    tests/program/ test that; a test that patches what the program reads must not use this)."""
+    def run(stack: str, stack_file: Path | None = None, first_preview: bool = False) -> Graph:
+        return variant(stack, stack_file=stack_file, first_preview=first_preview)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr("offline.cli.run_program", run)
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +38,10 @@ def tiny_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pool() -> Iterator[HostPool]:
-    """Running packs shared by every test of the session, stopped at its end."""
-    hosts = HostPool()
+    """Running packs shared by every test of the session, stopped at its end. A registration checked again under the
+    same configuration gets the pack's first answer (`HostPool(reuse_answers=True)`): the suite checks each stack's
+    unchanged resources in many tests."""
+    hosts = HostPool(reuse_answers=True)
     yield hosts
     hosts.close()
 

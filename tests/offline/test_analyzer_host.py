@@ -12,7 +12,7 @@ import pytest
 
 from offline.analyzer_host import PackStartError, PolicyPackHost, StackContext
 from offline.engine import Graph
-from offline.gate import run_check
+from offline.gate import resource_targets, run_check
 from offline.policy_config import PolicyConfigError
 from tests.offline.helpers import resource, set_both, varied, write_pack
 
@@ -127,3 +127,33 @@ def test_config_for_a_policy_the_pack_does_not_have_is_flagged(tiny_pack: Path, 
     typo.write_text(json.dumps({"tiny-acount-private": "advisory"}))
     with pytest.raises(PolicyConfigError, match="tiny-acount-private: no policy of pack tiny-pack has this name"):
         gate(graphs["prod"], pack=tiny_pack, config=typo)  # a level alone for a misspelt name is refused too
+
+
+def _analyses(host: PolicyPackHost) -> int:
+    assert host.client is not None
+    return sum(c.method in ("Remediate", "Analyze", "AnalyzeStack") for c in host.client.calls)
+
+
+def test_reused_answers_are_the_pack_s_own_under_the_same_configuration(tiny_pack: Path, graphs: dict[str, Graph],
+                                                                       stack_contexts, tmp_path: Path) -> None:
+    """The test session's pool reuses answers (HostPool(reuse_answers=True)): a check repeated under the same
+    configuration sends nothing and says the same; another configuration is asked afresh; `check` reuses nothing."""
+    context = stack_contexts["prod"]
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"tiny-account-private": {"expected": "Enabled"}}))
+    with PolicyPackHost(tiny_pack, context, reuse_answers=True) as host:
+        first = run_check(host, graphs["prod"], None, context)
+        sent = _analyses(host)
+        assert sent == 2 * len(resource_targets(graphs["prod"])) + 1  # Remediate and Analyze each, AnalyzeStack
+        again = run_check(host, graphs["prod"], None, context)
+        assert (again.violations, again.exit_code) == (first.violations, first.exit_code) and _analyses(host) == sent
+        other = run_check(host, graphs["prod"], strict, context)
+        assert _analyses(host) == 2 * sent
+        assert {v.resource_name for v in other.violations if v.policy == "tiny-account-private"} == {
+            "aoai-prod-swc-openai-account", "aoai-prod-frc-openai-account"}
+        back = run_check(host, graphs["prod"], None, context)
+        assert back.violations == first.violations and _analyses(host) == 2 * sent
+    with PolicyPackHost(tiny_pack, context) as host:
+        run_check(host, graphs["prod"], None, context)
+        run_check(host, graphs["prod"], None, context)
+        assert _analyses(host) == 2 * sent

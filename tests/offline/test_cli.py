@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
+import offline.engine
 from offline.cli import main
 from tests.offline.helpers import ROOT, write_pack
 
@@ -52,7 +52,7 @@ def stack_file(tmp_path: Path, change: dict) -> Path:  # type: ignore[type-arg]
     return path
 
 
-def test_check_passes_prod_with_exit_0(pool, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_passes_prod_with_exit_0(pool, shared_program: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "prod"], pool=pool) == 0
     out = capsys.readouterr().out
     assert "config policies/config/prod.json" in out and out.rstrip().endswith("PASS: no mandatory violations")
@@ -88,7 +88,7 @@ def test_settings_errors_exit_2_with_every_problem_and_no_traceback(tmp_path: Pa
     ('{"aoai-log-retention": {"minRetentionDays": "long"}}',
      'policy.json:1:25: aoai-log-retention.minRetentionDays: "long" is a string, but an integer is expected'),
 ])
-def test_bad_policy_config_exits_2(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str,
+def test_bad_policy_config_exits_2(pool, shared_program: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str,
                                    message: str) -> None:
     config = tmp_path / "policy.json"
     config.write_text(document)
@@ -97,7 +97,7 @@ def test_bad_policy_config_exits_2(pool, tmp_path: Path, capsys: pytest.CaptureF
     assert "error: the policy configuration cannot be used" in err and message in err and "Traceback" not in err
 
 
-def test_missing_files_exit_2(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_files_exit_2(pool, shared_program: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "dev", "--policy-config", str(tmp_path / "none.json")], pool=pool) == 2
     assert "no policy config" in capsys.readouterr().err
     assert main(["check", "--stack", "staging"], pool=pool) == 2
@@ -115,7 +115,7 @@ def test_a_pack_that_cannot_start_exits_2_and_is_stopped(tmp_path: Path, marker:
     assert policy_processes(marker) == set()
 
 
-def test_check_json_names_every_resource_and_violation(pool, tmp_path: Path) -> None:
+def test_check_json_names_every_resource_and_violation(pool, shared_program: None, tmp_path: Path) -> None:
     out = tmp_path / "dev.json"
     assert main(["check", "--stack", "dev", "--json", str(out)], pool=pool) == 0
     doc = json.loads(out.read_text())
@@ -133,11 +133,14 @@ def test_check_json_names_every_resource_and_violation(pool, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("command", ["preview", "report"])  # report runs check and writes its JSON too
-def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                        command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_runs_give_identical_output(pool, shared_program: None, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str], command: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796083200")  # the report's "Generated" time, pinned
     outputs = []
-    for run in ("a", "b"):
+    # a runs the program itself; b reads the session's run of prod, made by another test or another process.
+    for run, program in (("a", offline.engine.run_program), ("b", offline.cli.run_program)):
+        monkeypatch.setattr("offline.cli.run_program", program)
         extra = ["--out", str(tmp_path / f"{run}.md")] if command == "report" else []
         main([command, "--stack", "prod", "--json", str(tmp_path / f"{run}.json"), *extra], pool=pool)
         outputs.append(capsys.readouterr().out.replace(str(tmp_path / run), "OUT"))
@@ -155,28 +158,23 @@ def test_two_runs_give_identical_output(pool, tmp_path: Path, capsys: pytest.Cap
                 "versionUpgradeOption=NoAutoUpgrade" in out)
 
 
-def test_module_entry_point_runs_in_its_own_process(tmp_path: Path, marker: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-    done = subprocess.run([sys.executable, "-m", "offline", "check", "--stack", "dev", "--json",
-                           str(tmp_path / "dev.json")], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "PASS" in done.stdout and json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
-    assert policy_processes(marker) == set(), "python -m offline must stop the pack before exiting"
-
-
-def test_make_says_the_gate_s_own_exit_code(tmp_path: Path) -> None:
-    """GNU make exits 2 whatever its recipe returned; the gated targets print the command's own code and meaning."""
+def test_the_gate_runs_in_its_own_process_and_make_says_its_exit_code(tmp_path: Path, marker: str) -> None:
+    """`make check` runs `python -m offline check` in a process of its own, which stops its pack before exiting. GNU
+    make exits 2 whatever its recipe returned; the gated targets print the command's own code and meaning."""
     # dev, the smaller stack (a cold check of it is the cheapest exit 1): its content filter without the jailbreak shield.
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     document["config"]["aoai-platform:contentFilters"] = {"default": {"jailbreak": False}}
     insecure = tmp_path / "Pulumi.dev.yaml"
     insecure.write_text(yaml.safe_dump(document))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     done = subprocess.run(["make", "--no-print-directory", "check", "STACK=dev", f"STACK_FILE={insecure}"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+                          env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 2
     assert (f"make: '.venv/bin/python -m offline check --stack dev --stack-file {insecure}' exited 1 (1: a "
             "mandatory violation blocks the deployment;") in done.stderr
+    assert "aoai-deployment-content-filter: aoai-dev-swc-openai-filter-default" in done.stdout, done.stdout
+    assert done.stdout.rstrip().endswith("FAIL: 1 mandatory violation(s) block the deployment"), done.stdout
+    assert policy_processes(marker) == set(), "python -m offline must stop the pack before exiting"
     done = subprocess.run(["make", "--no-print-directory", "check", "STACK=nope"], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 2 and "exited 2 (1: a mandatory violation" in done.stderr

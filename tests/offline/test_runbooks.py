@@ -13,9 +13,13 @@ import pytest
 
 from offline.cli import main
 from offline.diff import compare
-from offline.engine import Graph, run_program
+from offline.engine import Graph
 from offline.render import document
 from tests.offline.helpers import ROOT
+from tests.support import variant
+
+# Each step is checked and diffed on the same stack file: the program runs once per file content (shared_program).
+pytestmark = pytest.mark.usefixtures("shared_program")
 
 PAGE = (ROOT / "docs" / "changes.md").read_text()
 DEV = (ROOT / "Pulumi.dev.yaml").read_text()
@@ -54,7 +58,7 @@ def check(tmp_path: Path, stack_text: str, config: dict[str, Any], pool: Any,
 def plan(tmp_path: Path, stack_text: str) -> dict[str, Any]:
     path = tmp_path / "plan.yaml"
     path.write_text(stack_text)
-    return document(run_program("dev", stack_file=path))
+    return document(variant("dev", stack_file=path))
 
 
 ADD_MODEL = DEV.replace("  aoai-platform:access:", "    - model: gpt-4.1-mini\n      version: \"2025-04-14\"\n"

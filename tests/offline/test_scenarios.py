@@ -70,7 +70,6 @@ from tests.support import (
     scenario_run_file,
     scenario_stack,
     scenario_values,
-    variant,
 )
 
 TODAY = dt.date(2026, 11, 30)  # the day the scenarios were written: what the settings say of them is pinned to it
@@ -377,16 +376,6 @@ SCENARIO_CASES: dict[str, Scenario] = {
         approves=("aoai-diagnostic-settings", "aoai-diagnostics-same-region", "aoai-activity-log-routed",
                   "aoai-role-assignment-scope")),
 }
-
-
-@pytest.fixture
-def shared_program(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`check` reads the session's one run of the scenario's program (tests.support.variant, which the graph
-    assertions read too); everything else it does itself."""
-    def run(stack: str, stack_file: Path | None = None, first_preview: bool = False) -> Graph:
-        return variant(stack, stack_file=stack_file, first_preview=first_preview)
-
-    monkeypatch.setattr("offline.cli.run_program", run)
 
 
 def config_path(name: str, verdict: Verdict) -> Path:
