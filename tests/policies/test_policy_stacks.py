@@ -96,8 +96,10 @@ def _deployments(**changes: Any) -> list[dict[str, Any]]:
 
 
 CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
-    "protection off": ({"protection": {"protect": False, "locks": False}},
-                       {"aoai-protect-data-resources": 8, "aoai-delete-locks": 8}),
+    # Variations the insecure corpus serves to the gate too (tests/offline/test_insecure_corpus.py) are written as it
+    # writes them: the program runs once for both (tests.support.variant).
+    "protect off": ({"protection": {"protect": False, "locks": True}}, {"aoai-protect-data-resources": 8}),
+    "locks off": ({"protection": {"protect": True, "locks": False}}, {"aoai-delete-locks": 8}),
     "90 days of logs": ({"monitoring": prod_setting("monitoring", retentionDays=90)}, {"aoai-log-retention": 2}),
     "no alerts": ({"monitoring": prod_setting("monitoring", alerts={"enabled": False})}, {"aoai-throttling-alert": 2}),
     "software key": ({"keyVault": prod_setting("keyVault", keyType="RSA", sku="standard")},
@@ -117,10 +119,11 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
                                                                   "OnceNewDefaultVersionAvailable"})},
                                  {"aoai-deployment-version-pinned": 2}),
     "the chat deployment on shared quota": ({"deployments": _without_spillover(_deployments(
-        d0={"sku": "DataZoneStandard", "capacity": 50}))}, {"aoai-deployment-provisioned-throughput": 2}),
+        d0={"sku": "DataZoneStandard", "capacity": 100}))}, {"aoai-deployment-provisioned-throughput": 2}),
     "provisioned chat without spillover": ({"deployments": _without_spillover(prod_setting("deployments"))},
                                            {"aoai-provisioned-spillover": 2}),
-    "weak content filter": ({"contentFilters": {"default": {"severityThreshold": "High"}}},
+    "weak content filter": ({"contentFilters": {"default": {**prod_setting("contentFilters")["default"],
+                                                            "severityThreshold": "High"}}},
                             {"aoai-deployment-content-filter": 16}),
     "no jailbreak shield": ({"contentFilters": {"default": {"jailbreak": False}}},
                             {"aoai-deployment-content-filter": 2}),
@@ -128,7 +131,7 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
                     "deployments": _deployments(d2={"sku": "GlobalStandard"})},
                    {"aoai-deployment-sku-residency": 2}),
     "a user principal": ({"access": [*prod_setting("access"), {
-        "principalId": "4c0f8a7d-6a59-4b1e-8f0e-2a8d6c5e7b02", "principalType": "User",
+        "principalId": "0f0e0d0c-0b0a-4909-8807-060504030201", "principalType": "User",
         "role": "Cognitive Services OpenAI User"}]}, {"aoai-no-user-principals": 2}),
 }
 
