@@ -45,3 +45,4 @@ def test_the_registrations_are_the_same_with_and_without_the_shortcuts() -> None
     assert lazy.traced == ["pulumi:pulumi:Stack"]
     account = next(body for urn, body in lazy.requests.items() if urn.endswith("::aoai-dev-swc-openai-account"))
     assert len(account["aliases"]) > 10, "the account's API-version aliases still reach the engine as specs"
+
