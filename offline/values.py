@@ -37,6 +37,18 @@ def contains_unknown(value: Any) -> bool:
 def to_engine(value: Any, skip_internal: bool = True) -> Any:
     """`value` as the engine marshals it: unknown -> sentinel string, numbers -> float, keys sorted, and (like the
     CLI's `SkipInternalKeys`) no `__`-prefixed internal keys."""
+    kind = type(value)  # the SDK decodes to exactly these types: take them first, without isinstance's MRO walks
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)
+    if kind is list:
+        return [to_engine(v, skip_internal) for v in value]
+    if kind is dict and all(type(k) is str for k in value):
+        return {k: to_engine(value[k], skip_internal) for k in sorted(value)
+                if not (skip_internal and k.startswith("__"))}
     if isinstance(value, Unknown):
         return UNKNOWN
     if isinstance(value, Mapping):

@@ -137,23 +137,31 @@ def _analyses(host: PolicyPackHost) -> int:
 def test_reused_answers_are_the_pack_s_own_under_the_same_configuration(tiny_pack: Path, graphs: dict[str, Graph],
                                                                        stack_contexts, tmp_path: Path) -> None:
     """The test session's pool reuses answers (HostPool(reuse_answers=True)): a check repeated under the same
-    configuration sends nothing and says the same; another configuration is asked afresh; `check` reuses nothing."""
+    configuration sends nothing and says the same; another configuration is asked afresh. A host reuses nothing
+    unless told to (`check`)."""
     context = stack_contexts["prod"]
     strict = tmp_path / "strict.json"
     strict.write_text(json.dumps({"tiny-account-private": {"expected": "Enabled"}}))
-    with PolicyPackHost(tiny_pack, context, reuse_answers=True) as host:
+    with PolicyPackHost(tiny_pack, context) as host:
         first = run_check(host, graphs["prod"], None, context)
         sent = _analyses(host)
         assert sent == 2 * len(resource_targets(graphs["prod"])) + 1  # Remediate and Analyze each, AnalyzeStack
+        run_check(host, graphs["prod"], None, context)
+        assert _analyses(host) == 2 * sent, "by default every check sends every request"
+        assert host.client is not None
+        host.client.reuse_answers()
+        run_check(host, graphs["prod"], None, context)
+        assert _analyses(host) == 3 * sent, "answers are reused from the moment reuse is turned on"
         again = run_check(host, graphs["prod"], None, context)
-        assert (again.violations, again.exit_code) == (first.violations, first.exit_code) and _analyses(host) == sent
+        assert (again.violations, again.exit_code) == (first.violations, first.exit_code) and _analyses(host) == 3 * sent
         other = run_check(host, graphs["prod"], strict, context)
-        assert _analyses(host) == 2 * sent
+        assert _analyses(host) == 4 * sent
         assert {v.resource_name for v in other.violations if v.policy == "tiny-account-private"} == {
             "aoai-prod-swc-openai-account", "aoai-prod-frc-openai-account"}
         back = run_check(host, graphs["prod"], None, context)
-        assert back.violations == first.violations and _analyses(host) == 2 * sent
-    with PolicyPackHost(tiny_pack, context) as host:
-        run_check(host, graphs["prod"], None, context)
-        run_check(host, graphs["prod"], None, context)
-        assert _analyses(host) == 2 * sent
+        assert back.violations == first.violations and _analyses(host) == 4 * sent
+
+
+def test_the_session_pool_reuses_answers(tiny_pack: Path, pool, stack_contexts) -> None:
+    host = pool.get(tiny_pack, stack_contexts["prod"]).connect()
+    assert host.client is not None and host.client.answers is not None
