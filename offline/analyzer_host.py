@@ -314,11 +314,9 @@ class PolicyPackProcess:
     """The pack's own process. `start()` returns at once so the caller can run the program meanwhile;
     `wait_for_port()` then reads the port the pack prints. `stop()` always ends it."""
 
-    def __init__(self, pack_dir: Path, context: StackContext, timeout: float = STARTUP_TIMEOUT_SECONDS,
-                 reuse_answers: bool = False):
+    def __init__(self, pack_dir: Path, context: StackContext, timeout: float = STARTUP_TIMEOUT_SECONDS):
         self.pack_dir = pack_dir.resolve()
         self.context = context
-        self.reuse_answers = reuse_answers
         self.timeout = timeout
         self.project = read_pack_project(self.pack_dir)
         self.launch = pack_launch(self.pack_dir, self.project)

@@ -301,6 +301,17 @@ def stack_config(stack: str, stack_file: Path | None = None, project_dir: Path =
     return resolved.project, dict(resolved.values)
 
 
+@contextlib.contextmanager
+def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """`owner.name` is `value` while the block runs, and what it was before afterwards."""
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
 def _alias_kept_as_given(alias: Any, name: str, type_: str, parent: Any) -> Any:
     return alias
 
@@ -319,12 +330,8 @@ def alias_urns_left_to_the_engine(monitor: mocks.MockMonitor) -> Iterator[None]:
     if resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS not in features:
         yield
         return
-    original = pulumi_resource.collapse_alias_to_urn
-    pulumi_resource.collapse_alias_to_urn = _alias_kept_as_given  # type: ignore[assignment]
-    try:
+    with _replaced(pulumi_resource, "collapse_alias_to_urn", _alias_kept_as_given):
         yield
-    finally:
-        pulumi_resource.collapse_alias_to_urn = original
 
 
 def _no_stack_trace() -> source_pb2.StackTrace:
@@ -339,12 +346,8 @@ def source_positions_left_out() -> Iterator[None]:
     diagnostic at the line that declared the resource (pulumi/runtime/resource.py, `_get_stack_trace`, pulumi 3.x,
     read 2026-11-30). The mock monitor never reads `sourcePosition` or `stackTrace`, and the walk is a quarter of a
     run's time. Only those two fields change (tests/offline/test_engine_speed.py compares the rest)."""
-    original = runtime_resource._get_stack_trace
-    runtime_resource._get_stack_trace = _no_stack_trace
-    try:
+    with _replaced(runtime_resource, "_get_stack_trace", _no_stack_trace):
         yield
-    finally:
-        runtime_resource._get_stack_trace = original
 
 
 class _InLine(concurrent.futures.ThreadPoolExecutor):
@@ -369,15 +372,9 @@ def monitor_calls_in_line() -> Iterator[None]:
     0.38 s, measured here 2026-11-30). The requests are the same either way (tests/offline/test_engine_speed.py);
     their order is not part of what a run promises, with or without threads (the SDK gathers dependencies from
     sets)."""
-    loop = _ensure_event_loop()  # the loop `_sync_await` runs the program on
-    previous = getattr(loop, "_default_executor", None)  # asyncio keeps it there; there is no getter
-    executor = _InLine(max_workers=1)
-    loop.set_default_executor(executor)
-    try:
+    # The loop `_sync_await` runs the program on; asyncio keeps its default executor in `_default_executor` (no getter).
+    with _replaced(_ensure_event_loop(), "_default_executor", _InLine(max_workers=1)):
         yield
-    finally:
-        loop._default_executor = previous
-        executor.shutdown(wait=False)
 
 
 @contextlib.contextmanager

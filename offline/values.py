@@ -38,9 +38,7 @@ def to_engine(value: Any, skip_internal: bool = True) -> Any:
     """`value` as the engine marshals it: unknown -> sentinel string, numbers -> float, keys sorted, and (like the
     CLI's `SkipInternalKeys`) no `__`-prefixed internal keys."""
     kind = type(value)  # the SDK decodes to exactly these types: take them first, without isinstance's MRO walks
-    if kind is str or kind is bool or value is None:
-        return value
-    if kind is float:
+    if kind is str or kind is float or kind is bool or value is None:
         return value
     if kind is int:
         return float(value)

@@ -1,5 +1,5 @@
 """The program's graph for each stack, built once per test session under the mock engine and shared by every test
-that reads it (deep-copy one before changing it; `tests.support.variant` gives the same graphs and their
+that reads it (vary a copy, `tests.offline.helpers.varied`; `tests.support.variant` gives the same graphs and their
 variations, each run once). `pyproject.toml` puts the project root on the path (`pythonpath`)."""
 
 from __future__ import annotations

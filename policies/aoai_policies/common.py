@@ -351,7 +351,6 @@ class Config:
         # A copy: one Config serves every resource of a run (ConfigCache), so no check may change what it holds.
         return copy.deepcopy(self._values[key])
 
-
     def strings(self, key: str) -> list[str]:
         """A list-of-strings property."""
         return [str(v) for v in items(self._values[key])]
@@ -386,7 +385,6 @@ class Config:
         """True when the resource is on this policy's reviewed exemption list (by Pulumi name or URN)."""
         waived = set(self.strings(EXEMPTIONS)) if EXEMPTIONS in self._values else set()
         return name in waived or urn in waived
-
 
 
 class ConfigCache:

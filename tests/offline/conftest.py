@@ -1,8 +1,8 @@
 """Fixtures for the offline gate: one running pack per (pack, stack) for the whole session, the real program's graphs,
 and a small pack written to a temporary directory to test the host against something fully known.
 
-Starting a pack costs a process; running the program costs about a second. Both are shared per session, and tests
-that vary a graph deep-copy it first.
+Starting a pack costs a process; running the program costs about half a second. Both are shared per session, and
+tests that vary a graph vary a copy (`varied()`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def pool() -> Iterator[HostPool]:
 
 @pytest.fixture(scope="session")
 def graphs(dev_graph: Graph, prod_graph: Graph) -> dict[str, Graph]:
-    """Each stack's graph as the stack file describes it (the session's, from tests/conftest.py; deep-copy before
-    changing one)."""
+    """Each stack's graph as the stack file describes it (the session's, from tests/conftest.py; vary a copy,
+    `varied()`)."""
     return {"dev": dev_graph, "prod": prod_graph}
 
 

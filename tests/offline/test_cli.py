@@ -88,8 +88,8 @@ def test_settings_errors_exit_2_with_every_problem_and_no_traceback(tmp_path: Pa
     ('{"aoai-log-retention": {"minRetentionDays": "long"}}',
      'policy.json:1:25: aoai-log-retention.minRetentionDays: "long" is a string, but an integer is expected'),
 ])
-def test_bad_policy_config_exits_2(pool, shared_program: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str,
-                                   message: str) -> None:
+def test_bad_policy_config_exits_2(pool, shared_program: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   document: str, message: str) -> None:
     config = tmp_path / "policy.json"
     config.write_text(document)
     assert main(["check", "--stack", "dev", "--policy-config", str(config)], pool=pool) == 2
@@ -97,7 +97,8 @@ def test_bad_policy_config_exits_2(pool, shared_program: None, tmp_path: Path, c
     assert "error: the policy configuration cannot be used" in err and message in err and "Traceback" not in err
 
 
-def test_missing_files_exit_2(pool, shared_program: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_files_exit_2(pool, shared_program: None, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "dev", "--policy-config", str(tmp_path / "none.json")], pool=pool) == 2
     assert "no policy config" in capsys.readouterr().err
     assert main(["check", "--stack", "staging"], pool=pool) == 2

@@ -77,8 +77,7 @@ def test_a_first_preview_enforces_what_is_known_and_defers_what_is_computed() ->
         deferred = {f.policy for f in findings if "during preview" in f.message}
         assert deferred <= stack_policies
         assert not deferred & decided
-    unprotected = variant("prod", first_preview=True, overrides={"protection": {"protect": False,
-                                                                                           "locks": False}})
+    unprotected = variant("prod", first_preview=True, overrides={"protection": {"protect": False, "locks": False}})
     assert counts(evaluate(unprotected, pack_config("prod"))) == {"aoai-protect-data-resources": 8}
 
 
